@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/agent.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/assert.h"
+#include "core/log.h"
+
+namespace sluice {
+
+namespace {
+
+// Flume's SinkRunner on one shard: calls process() while it returns ready
+// (yielding to other work every few calls), and after a backoff waits for new
+// events on its slice, or for a timer (min(n x 1 s, 5 s) after failures, as
+// Flume's runner sleeps; 1 s when idle, so time-driven sinks such as file_roll
+// roll on time).
+class SinkRunner : public std::enable_shared_from_this<SinkRunner> {
+public:
+    SinkRunner(Shard& shard, Sink& sink, Channel& channel) : _shard(shard), _sink(sink), _channel(channel) {}
+
+    void start() {
+        // Callbacks hold weak references: the runner may be gone before a
+        // deferred call or a channel notification comes.
+        _channel.on_available(_shard.id(), [w = weak_from_this()] {
+            if (auto self = w.lock()) self->wake();
+        });
+        wake();
+    }
+    void stop() {
+        _stopped = true;
+        if (_timer) _shard.cancel_timer(_timer);
+        _timer = 0;
+    }
+
+private:
+    void wake() {
+        if (_scheduled || _stopped) return;
+        if (_backoffs > 0 && _failing) return;  // a failing sink waits out its backoff
+        _scheduled = true;
+        if (_timer) _shard.cancel_timer(_timer);
+        _timer = 0;
+        _shard.defer([w = weak_from_this()] {
+            if (auto self = w.lock()) self->run();
+        });
+    }
+
+    void run() {
+        _scheduled = false;
+        if (_stopped) return;
+        for (int i = 0; i < 16; i++) {
+            if (_sink.process() == SinkStatus::ready) {
+                _backoffs = 0;
+                _failing = false;
+                continue;
+            }
+            // Backoff: an empty slice means idle; events left mean delivery failed.
+            _failing = _channel.slice_size(_shard.id()) > 0;
+            _backoffs = _failing ? _backoffs + 1 : 0;
+            int64_t wait_ms = _failing ? std::min<int64_t>(int64_t(_backoffs) * 1000, 5000) : 1000;
+            _timer = _shard.add_timer(wait_ms * 1000, [w = weak_from_this()] {
+                if (auto self = w.lock()) {
+                    self->_timer = 0;
+                    self->_failing = false;
+                    self->wake();
+                }
+            });
+            return;
+        }
+        wake();  // still busy: come back after other work
+    }
+
+    Shard& _shard;
+    Sink& _sink;
+    Channel& _channel;
+    bool _scheduled = false, _stopped = false, _failing = false;
+    int _backoffs = 0;
+    TimerId _timer = 0;
+};
+
+}  // namespace
+
+struct Agent::shard_state {
+    std::vector<std::unique_ptr<ChannelProcessor>> processors;
+    std::vector<std::unique_ptr<Source>> sources;
+    std::vector<std::unique_ptr<Sink>> sinks;
+    std::vector<std::shared_ptr<SinkRunner>> runners;
+};
+
+Agent::Agent(std::unique_ptr<Topology> topology, Runtime& runtime, AgentOptions opts)
+    : _topology(std::move(topology)), _runtime(runtime), _opts(opts) {}
+
+Agent::~Agent() { stop(); }
+
+Channel* Agent::channel(const std::string& name) const {
+    for (auto& [n, c] : _channels)
+        if (n == name) return c.get();
+    return nullptr;
+}
+
+Status Agent::start() {
+    SLUICE_ASSERT(!_started, "agent started twice");
+    _started = true;
+    unsigned shards = _runtime.shard_count();
+    for (auto& vc : _topology->channels) {
+        auto& counters = _metrics.add("CHANNEL", vc.settings.name(), channel_counter_names(), shards);
+        ChannelContext ctx{vc.settings, shards, counters};
+        auto ch = vc.descriptor->make_channel(ctx);
+        if (!ch) return Status(ch.status().code(), "channel " + vc.settings.name() + ": " + ch.status().message());
+        if (Status st = ch.value()->start(); !st) return st;
+        counters.mark_started();
+        _channels.emplace_back(vc.settings.name(), std::move(ch.value()));
+    }
+    std::vector<CounterGroup*> source_counters, sink_counters;
+    for (auto& vs : _topology->sources)
+        source_counters.push_back(&_metrics.add("SOURCE", vs.settings.name(), source_counter_names(), shards));
+    for (auto& vk : _topology->sinks)
+        sink_counters.push_back(&_metrics.add("SINK", vk.settings.name(), sink_counter_names(), shards));
+    for (unsigned i = 0; i < shards; i++) _shards.push_back(std::make_unique<shard_state>());
+
+    std::mutex mu;
+    Status first_error;
+    auto fail = [&](Status st) {
+        std::lock_guard lk(mu);
+        if (first_error.is_ok()) first_error = std::move(st);
+    };
+    // Sinks first, then sources (Flume's order), each on its own shard.
+    _runtime.run_on_all([&](Shard& shard) {
+        auto& st = *_shards[shard.id()];
+        for (size_t k = 0; k < _topology->sinks.size(); k++) {
+            auto& vk = _topology->sinks[k];
+            Channel* ch = channel(vk.settings.get_string("channel"));
+            SLUICE_ASSERT(ch != nullptr, "validated sink bound to a missing channel");
+            SinkContext ctx{shard, vk.settings, *ch, *sink_counters[k]};
+            auto sink = vk.descriptor->make_sink(ctx);
+            if (!sink) {
+                fail(Status(sink.status().code(), "sink " + vk.settings.name() + ": " + sink.status().message()));
+                continue;
+            }
+            if (Status s = sink.value()->start(); !s) {
+                fail(Status(s.code(), "sink " + vk.settings.name() + ": " + s.message()));
+                continue;
+            }
+            st.runners.push_back(std::make_shared<SinkRunner>(shard, *sink.value(), *ch));
+            st.sinks.push_back(std::move(sink.value()));
+            st.runners.back()->start();
+        }
+    });
+    for (auto* c : sink_counters) c->mark_started();
+    if (!first_error) return first_error;
+
+    _runtime.run_on_all([&](Shard& shard) {
+        auto& st = *_shards[shard.id()];
+        for (size_t s = 0; s < _topology->sources.size(); s++) {
+            auto& vs = _topology->sources[s];
+            std::vector<Channel*> required, optional;
+            std::vector<std::string> optional_names;
+            for (auto& [k, v] : vs.settings.get_prefixed("selector."))
+                if (k == "optional")
+                    for (size_t p = 0; p < v.size();) {
+                        size_t e = v.find_first_of(" \t", p);
+                        if (e == std::string::npos) e = v.size();
+                        if (e > p) optional_names.push_back(v.substr(p, e - p));
+                        p = e + 1;
+                    }
+            for (auto& name : vs.settings.get_list("channels")) {
+                Channel* ch = channel(name);
+                if (!ch) continue;  // dropped in lenient mode
+                bool opt = std::find(optional_names.begin(), optional_names.end(), name) != optional_names.end();
+                (opt ? optional : required).push_back(ch);
+            }
+            st.processors.push_back(std::make_unique<ChannelProcessor>(shard.id(), required, optional));
+            SourceContext ctx{shard, vs.settings, *st.processors.back(), *source_counters[s]};
+            auto src = vs.descriptor->make_source(ctx);
+            if (!src) {
+                fail(Status(src.status().code(), "source " + vs.settings.name() + ": " + src.status().message()));
+                continue;
+            }
+            if (Status e = src.value()->start(); !e) {
+                fail(e);
+                continue;
+            }
+            st.sources.push_back(std::move(src.value()));
+        }
+    });
+    for (auto* c : source_counters) c->mark_started();
+    return first_error;
+}
+
+bool Agent::sources_finished() const {
+    std::atomic<bool> all{true};
+    _runtime.run_on_all([&](Shard& shard) {
+        for (auto& s : _shards[shard.id()]->sources)
+            if (!s->finished()) all = false;
+    });
+    return all && !_topology->sources.empty();
+}
+
+uint64_t Agent::stop() {
+    if (!_started || _stopped) return 0;
+    _stopped = true;
+    // 1. Sources: stop taking input; wait until each has nothing in flight.
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t pending = 0;
+    _runtime.run_on_all([&](Shard& shard) {
+        for (auto& s : _shards[shard.id()]->sources) {
+            {
+                std::lock_guard lk(mu);
+                pending++;
+            }
+            s->stop([&] {
+                std::lock_guard lk(mu);
+                if (--pending == 0) cv.notify_all();
+            });
+        }
+    });
+    {
+        std::unique_lock lk(mu);
+        cv.wait_for(lk, std::chrono::seconds(10), [&] { return pending == 0; });
+    }
+    _runtime.run_on_all([&](Shard& shard) { _shards[shard.id()]->sources.clear(); });
+    for (auto* g : _metrics.groups())
+        if (g->type() == "SOURCE") g->mark_stopped();
+
+    // 2. Drain: the sink runners keep going until the channels are empty.
+    auto left = [&] {
+        uint64_t n = 0;
+        for (auto& [name, c] : _channels) n += c->size();
+        return n;
+    };
+    int64_t deadline = monotonic_us() + _opts.drain_timeout_ms * 1000;
+    while (left() > 0 && monotonic_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    uint64_t remaining = left();
+    if (remaining > 0) log_warn("stopping with %llu events not delivered", (unsigned long long)remaining);
+
+    // 3. Sinks, then channels.
+    _runtime.run_on_all([&](Shard& shard) {
+        auto& st = *_shards[shard.id()];
+        for (auto& r : st.runners) r->stop();
+        for (auto& k : st.sinks) k->stop();
+        st.runners.clear();
+        st.sinks.clear();
+    });
+    for (auto& [name, c] : _channels) c->stop();
+    for (auto* g : _metrics.groups()) g->mark_stopped();
+    return remaining;
+}
+
+}  // namespace sluice

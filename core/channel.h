@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Channels: Flume's transactional buffers between sources and sinks.
+//
+// A channel has one slice per shard. A transaction is begun on a shard, used
+// only on that shard's thread, and touches only that shard's slice, so the
+// data path takes no lock. What slices share is the channel's capacity
+// (events and bytes), kept in atomics and reserved once per commit, so
+// `capacity` means what it means in Flume whatever the number of shards.
+//
+// Semantics (Flume's, reference/flume.md §3, §8.1):
+//  - puts become visible to takers only at commit; a commit takes all its
+//    puts or none;
+//  - a taken event is invisible to other takers until its transaction ends;
+//    commit removes it for good, rollback returns the events to the head of
+//    the slice in their original order;
+//  - no call waits: a commit that finds no room returns errc::channel_full with
+//    the channel's Flume message, and the caller decides how long to retry
+//    (keep_alive_ms() is the channel's advice, as Flume's commit would wait).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/metrics.h"
+#include "core/status.h"
+
+namespace sluice {
+
+class ComponentSettings;
+
+class PutTransaction {
+public:
+    virtual ~PutTransaction() = default;
+    // Adds the events of `span`. Fails with nothing added when the transaction
+    // would hold more than transactionCapacity events (Flume's "Put queue ..." text).
+    virtual Status put(const EventSpan& span) = 0;
+    // All puts become visible, or (channel_full, ...) none does and the
+    // transaction stays open: commit() may be called again later, or rollback().
+    virtual Status commit() = 0;
+    virtual void rollback() = 0;
+    virtual uint32_t size() const = 0;
+};
+
+class TakeTransaction {
+public:
+    virtual ~TakeTransaction() = default;
+    // Takes up to `max` more events from the head of the slice (never more
+    // than transactionCapacity in all); returns how many. Never waits.
+    virtual uint32_t take(uint32_t max) = 0;
+    // Everything taken so far, in order. Valid until commit/rollback.
+    virtual const std::vector<EventSpan>& events() const = 0;
+    virtual uint32_t size() const = 0;
+    virtual Status commit() = 0;
+    virtual void rollback() = 0;
+};
+
+class Channel {
+public:
+    Channel(std::string name, unsigned shards) : _name(std::move(name)), _shards(shards) {}
+    virtual ~Channel() = default;
+
+    const std::string& name() const { return _name; }
+    unsigned shards() const { return _shards; }
+
+    // Transactions on `shard`; only from that shard's thread. A destroyed
+    // transaction that was neither committed nor rolled back is rolled back.
+    virtual std::unique_ptr<PutTransaction> begin_put(unsigned shard) = 0;
+    virtual std::unique_ptr<TakeTransaction> begin_take(unsigned shard) = 0;
+
+    // Adds a listener called on `shard` (from within that shard's commit or
+    // rollback) whenever events become available on its slice. Listeners
+    // must not begin transactions from inside the call (defer instead).
+    virtual void on_available(unsigned shard, std::function<void()> fn) = 0;
+
+    virtual uint32_t transaction_capacity() const = 0;
+    virtual int64_t keep_alive_ms() const = 0;
+    // Events held (committed and not yet taken for good), over all shards.
+    virtual uint64_t size() const = 0;
+    // Events waiting on one shard's slice (shard thread only).
+    virtual uint64_t slice_size(unsigned shard) const = 0;
+
+    virtual Status start() { return Status::ok(); }
+    virtual void stop() {}
+
+private:
+    std::string _name;
+    unsigned _shards;
+};
+
+// Flume's ChannelProcessor with the replicating selector: puts each batch into
+// every required channel, each in its own transaction, one after another, and
+// into the optional ones ignoring their failures. Per shard; shard thread only.
+class ChannelProcessor {
+public:
+    ChannelProcessor(unsigned shard, std::vector<Channel*> required, std::vector<Channel*> optional);
+
+    // How far a put has got: retrying with the same progress never puts the
+    // same events into a channel twice.
+    struct Progress {
+        size_t next_required = 0;
+        Channel* failed = nullptr;  // the channel whose commit failed last
+        void reset() { *this = Progress(); }
+    };
+    // Ok when every required channel committed `span`. Otherwise the first
+    // failure (channel_full with Flume's text, ...) and progress says where
+    // to resume. `span` must not exceed max_batch().
+    Status put(const EventSpan& span, Progress& progress);
+    // The largest span one put may carry: the smallest transactionCapacity.
+    uint32_t max_batch() const { return _max_batch; }
+
+private:
+    unsigned _shard;
+    std::vector<Channel*> _required, _optional;
+    uint32_t _max_batch;
+};
+
+}  // namespace sluice

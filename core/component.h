@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// The interfaces every source and sink implements, and what the agent hands
+// them when it creates them.
+//
+// Sources and sinks are sharded: the agent creates one instance per shard, on
+// that shard's thread, and calls every method of an instance on that thread
+// only. Channels are created once per agent (see core/channel.h).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/channel.h"
+#include "core/metrics.h"
+#include "core/registry.h"
+#include "core/runtime.h"
+
+namespace sluice {
+
+struct ChannelContext {
+    const ComponentSettings& settings;
+    unsigned shards;
+    CounterGroup& counters;
+};
+
+struct SourceContext {
+    Shard& shard;
+    const ComponentSettings& settings;
+    ChannelProcessor& processor;
+    CounterGroup& counters;
+};
+
+struct SinkContext {
+    Shard& shard;
+    const ComponentSettings& settings;
+    Channel& channel;
+    CounterGroup& counters;
+};
+
+class Source {
+public:
+    virtual ~Source() = default;
+    // Begins work (bind, accept, read). An error fails the agent's start.
+    virtual Status start() = 0;
+    // Stops taking input: close listeners and connections (replies already
+    // queued are still sent). Calls done() once nothing is in flight; the
+    // instance is destroyed after that.
+    virtual void stop(Task done) = 0;
+    // For sources that end by themselves (replay, seq with totalEvents):
+    // whether they have. Network sources never finish.
+    virtual bool finished() const { return false; }
+};
+
+enum class SinkStatus { ready, backoff };
+
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual Status start() { return Status::ok(); }
+    // Flume's Sink.process(): one take transaction of up to the batch size,
+    // deliver, commit (or roll back on failure). `ready` when it delivered
+    // something and may be called again at once; `backoff` when the channel
+    // was empty or delivery failed (the runner waits before calling again).
+    virtual SinkStatus process() = 0;
+    // Flush and close; called once, after the last process().
+    virtual void stop() {}
+};
+
+}  // namespace sluice

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// Events, and batches of them.
+//
+// An event is Flume's: a list of string headers and a byte body. sluice never
+// moves events one by one: a source builds an EventBatch (one byte arena plus a
+// small index), a channel queues ranges of batches (EventSpan), and a sink reads
+// them in place. A committed batch is immutable and shared by reference count,
+// so a span can be taken, rolled back and taken again without copying bytes,
+// and may cross shards (the count is atomic; the bytes are never written again).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+struct Header {
+    std::string_view key;
+    std::string_view value;
+};
+
+class EventBatch;
+
+// A read-only view of one event inside a batch. Valid while the batch lives.
+class EventView {
+public:
+    EventView(const EventBatch* batch, uint32_t index) : _batch(batch), _index(index) {}
+    std::string_view body() const;
+    uint32_t header_count() const;
+    Header header(uint32_t i) const;
+    // The value of the first header named `key`, or nullptr-data view when absent.
+    bool find_header(std::string_view key, std::string_view* value) const;
+
+private:
+    const EventBatch* _batch;
+    uint32_t _index;
+};
+
+// Events in one contiguous arena. Built by one thread with add()/add_header(),
+// then frozen by sharing it (std::shared_ptr<const EventBatch>).
+class EventBatch {
+public:
+    EventBatch() = default;
+    explicit EventBatch(size_t expected_events, size_t expected_bytes) {
+        _entries.reserve(expected_events);
+        _arena.reserve(expected_bytes);
+    }
+
+    // Appends an event with this body and no headers; returns its index.
+    uint32_t add(std::string_view body);
+    // Bulk path for framers: copy a whole read into the arena once
+    // (append_bytes returns its offset), then add events that point into it.
+    uint32_t append_bytes(std::string_view bytes) { return put_bytes(bytes); }
+    const char* arena_data() const { return _arena.data(); }
+    uint32_t add_at(uint32_t body_off, uint32_t body_len) {
+        _entries.push_back({body_off, body_len, static_cast<uint32_t>(_headers.size()), 0});
+        _body_bytes += body_len;
+        return static_cast<uint32_t>(_entries.size() - 1);
+    }
+    // Appends a header to the last added event.
+    void add_header(std::string_view key, std::string_view value);
+    // Appends a copy of `e` (headers and body).
+    uint32_t add(const EventView& e);
+
+    uint32_t size() const { return static_cast<uint32_t>(_entries.size()); }
+    bool empty() const { return _entries.empty(); }
+    size_t body_bytes() const { return _body_bytes; }
+    EventView operator[](uint32_t i) const { return EventView(this, i); }
+    void clear();
+
+private:
+    friend class EventView;
+    struct entry {
+        uint32_t body_off, body_len;
+        uint32_t hdr_begin, hdr_count;
+    };
+    struct header_entry {
+        uint32_t key_off, key_len, val_off, val_len;
+    };
+    uint32_t put_bytes(std::string_view s);
+
+    std::string _arena;
+    std::vector<entry> _entries;
+    std::vector<header_entry> _headers;
+    size_t _body_bytes = 0;
+};
+
+using EventBatchPtr = std::shared_ptr<const EventBatch>;
+
+// Events [begin, end) of one batch: the unit channels queue and sinks take.
+struct EventSpan {
+    EventBatchPtr batch;
+    uint32_t begin = 0;
+    uint32_t end = 0;
+
+    uint32_t size() const { return end - begin; }
+    EventView operator[](uint32_t i) const { return (*batch)[begin + i]; }
+};
+
+inline std::string_view EventView::body() const {
+    const auto& e = _batch->_entries[_index];
+    return {_batch->_arena.data() + e.body_off, e.body_len};
+}
+inline uint32_t EventView::header_count() const { return _batch->_entries[_index].hdr_count; }
+inline Header EventView::header(uint32_t i) const {
+    const auto& h = _batch->_headers[_batch->_entries[_index].hdr_begin + i];
+    const char* a = _batch->_arena.data();
+    return {{a + h.key_off, h.key_len}, {a + h.val_off, h.val_len}};
+}
+
+}  // namespace sluice

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "io/components.h"
+
+#include "core/memory_channel.h"
+
+namespace sluice {
+
+void register_builtin_components(Registry& r) {
+    r.add(netcat_source_descriptor());
+    r.add(memory_channel_descriptor());
+    r.add(logger_sink_descriptor());
+    r.add(file_roll_sink_descriptor());
+    r.add(null_sink_descriptor());
+}
+
+}  // namespace sluice

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every component type sluice ships, and the one list that registers them.
+#pragma once
+
+#include "core/registry.h"
+
+namespace sluice {
+
+ComponentDescriptor netcat_source_descriptor();
+ComponentDescriptor logger_sink_descriptor();
+ComponentDescriptor file_roll_sink_descriptor();
+ComponentDescriptor null_sink_descriptor();
+
+// Adds every built-in source, channel and sink to `r` (once, at start-up).
+void register_builtin_components(Registry& r);
+
+}  // namespace sluice

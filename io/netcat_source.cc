@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `netcat` source: Flume's NetcatSource (reference/flume.md §4.1) on the
+// shard's reactor. Each shard listens on the same port (SO_REUSEPORT) and owns
+// the connections the kernel hands it.
+//
+// Per connection, a read is copied once into an EventBatch and framed in
+// place; its lines are committed in chunks of at most the channels'
+// transactionCapacity, and the acks of a read go out in one send. When a
+// channel has no room the connection stops reading (TCP pushes back on the
+// client) and retries the event that did not fit, one at a time, for up to the
+// channel's keep-alive; then it replies Flume's FAILED text for that event and
+// goes on with the next, as Flume's one-transaction-per-line loop would.
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <unordered_set>
+
+#include "core/component.h"
+#include "core/log.h"
+#include "io/components.h"
+#include "io/line_framer.h"
+#include "io/net.h"
+
+namespace sluice {
+
+namespace {
+
+enum class encoding { utf8, latin1, ascii };
+
+struct netcat_options {
+    std::string bind;
+    int port = 0;
+    bool ack_every_event = true;
+    size_t max_line_length = 512;
+    encoding enc = encoding::utf8;
+};
+
+// Acks waiting beyond this many bytes mean the client does not read them:
+// stop reading its lines until it does.
+constexpr size_t max_unsent_reply_bytes = 1 << 20;
+constexpr int64_t retry_first_us = 500;
+constexpr int64_t retry_max_us = 20000;
+
+class NetcatSource;
+
+class NetcatConnection final : public StreamHandler {
+public:
+    NetcatConnection(NetcatSource& src, int fd);
+    Status open();
+    void stop();  // the source is stopping: close (queued replies still go out)
+
+    void on_data(std::string_view data) override;
+    void on_eof(int err) override;
+    void on_sent(ssize_t result) override;
+    void on_closed() override;
+
+private:
+    // Frames `text` (when the current batch is done) and commits; returns when
+    // the input is used up, or the connection waits (channel full), or closes.
+    void process(std::string_view text);
+    void frame(std::string_view text);
+    void append_oks(uint32_t n);
+    // Commits the pending lines [_commit_from, _batch->size()).
+    bool commit_pending();
+    void start_waiting();
+    void retry_commit();
+    void reply(std::string_view text);
+    void flush_replies();
+    void close();
+    void update_reading();
+    std::string transcode(std::string_view line) const;
+
+    NetcatSource& _src;
+    int _fd;
+    StreamId _stream = 0;
+    bool _open = false, _eof = false, _closing = false, _too_long = false;
+    bool _paused = false;
+
+    std::string _input;  // bytes not yet framed (carry of a partial line, or input held while waiting)
+    std::shared_ptr<EventBatch> _batch;  // lines framed from the current read
+    uint32_t _commit_from = 0;           // first event of _batch not yet committed
+    ChannelProcessor::Progress _progress;
+
+    uint32_t _span_size = 0;       // events in the put in progress
+    bool _one_at_a_time = false;   // a chunk did not fit: find the event that does not
+    bool _waiting = false;  // on a full channel
+    int64_t _wait_since_us = 0;
+    int64_t _retry_us = retry_first_us;
+    TimerId _retry_timer = 0;
+
+    std::string _replies;  // queued, not yet handed to the reactor
+    std::string _sending;  // handed to the reactor, until on_sent
+};
+
+class NetcatSource final : public Source, public AcceptHandler {
+public:
+    NetcatSource(SourceContext& ctx, netcat_options opts)
+        : _shard(ctx.shard), _processor(ctx.processor), _counters(ctx.counters), _name(ctx.settings.name()),
+          _opts(std::move(opts)) {}
+    ~NetcatSource() override {
+        for (auto* c : _conns) delete c;
+    }
+
+    Status start() override {
+        auto fd = listen_tcp(_opts.bind, _opts.port, true);
+        if (!fd) return Status(fd.status().code(), "netcat source " + _name + ": " + fd.status().message());
+        _listen_fd = fd.value();
+        auto id = _shard.reactor().add_listener(_listen_fd, this);
+        if (!id) {
+            ::close(_listen_fd);
+            return id.status();
+        }
+        _listener = id.value();
+        _listening = true;
+        if (_shard.id() == 0) log_info("netcat source %s: listening on %s:%d", _name.c_str(), _opts.bind.c_str(), _opts.port);
+        return Status::ok();
+    }
+
+    void stop(Task done) override {
+        if (_listening) _shard.reactor().close_listener(_listener);
+        _listening = false;
+        _on_stopped = std::move(done);
+        auto conns = _conns;
+        for (auto* c : conns) c->stop();
+        maybe_stopped();
+    }
+
+    void on_accept(int fd) override {
+        auto* c = new NetcatConnection(*this, fd);
+        if (Status st = c->open(); !st) {
+            log_warn("netcat source %s: %s", _name.c_str(), st.message().c_str());
+            ::close(fd);
+            delete c;
+            return;
+        }
+        _conns.insert(c);
+        _counters.set(_shard.id(), source_counter::open_connection_count, _conns.size());
+        if (!_listening) c->stop();
+    }
+
+    void on_accept_error(int err) override {
+        log_error("netcat source %s: accept failed: %s", _name.c_str(), strerror(err));
+    }
+
+    void connection_closed(NetcatConnection* c) {
+        _conns.erase(c);
+        _counters.set(_shard.id(), source_counter::open_connection_count, _conns.size());
+        _shard.defer([c] { delete c; });
+        maybe_stopped();
+    }
+
+private:
+    friend class NetcatConnection;
+    void maybe_stopped() {
+        if (!_listening && _conns.empty() && _on_stopped) {
+            auto done = std::move(_on_stopped);
+            _on_stopped = nullptr;
+            done();
+        }
+    }
+
+    Shard& _shard;
+    ChannelProcessor& _processor;
+    CounterGroup& _counters;
+    std::string _name;
+    netcat_options _opts;
+    int _listen_fd = -1;
+    ListenerId _listener = 0;
+    bool _listening = false;
+    std::unordered_set<NetcatConnection*> _conns;
+    Task _on_stopped;
+};
+
+NetcatConnection::NetcatConnection(NetcatSource& src, int fd) : _src(src), _fd(fd) {}
+
+Status NetcatConnection::open() {
+    auto id = _src._shard.reactor().add_stream(_fd, this);
+    if (!id) return id.status();
+    _stream = id.value();
+    _open = true;
+    return Status::ok();
+}
+
+void NetcatConnection::on_data(std::string_view data) {
+    if (_closing || _too_long) return;
+    if (_waiting || !_input.empty()) {
+        _input.append(data);
+        if (!_waiting) process(_input);
+    } else {
+        process(data);  // the common case: frame straight from the read
+    }
+    update_reading();
+}
+
+void NetcatConnection::on_eof(int err) {
+    if (err != 0) log_debug("netcat source %s: connection error: %s", _src._name.c_str(), strerror(err));
+    _eof = true;
+    // Bytes after the last newline are discarded (Flume does the same).
+    if (!_waiting) close();
+}
+
+void NetcatConnection::stop() {
+    if (_retry_timer) _src._shard.cancel_timer(_retry_timer);
+    _retry_timer = 0;
+    _waiting = false;
+    close();
+}
+
+void NetcatConnection::frame(std::string_view text) {
+    const auto& o = _src._opts;
+    // Lines of one read live in one batch: the arena is written once and the
+    // events point into it.
+    _batch = std::make_shared<EventBatch>(text.size() / 64 + 16, text.size());
+    _commit_from = 0;
+    auto* batch = _batch.get();
+    FrameResult fr;
+    if (o.enc == encoding::utf8) {
+        uint32_t base = batch->append_bytes(text);
+        fr = frame_lines(text, o.max_line_length, [&](size_t off, size_t len) {
+            batch->add_at(base + uint32_t(off), uint32_t(len));
+            return true;
+        });
+    } else {
+        fr = frame_lines(text, o.max_line_length, [&](size_t off, size_t len) {
+            batch->add(transcode(text.substr(off, len)));
+            return true;
+        });
+    }
+    _too_long = fr.too_long;
+    // What is left is a partial line (kept for the next read), or, after a
+    // line that is too long, the rest of the data (discarded).
+    std::string rest(_too_long ? std::string_view() : text.substr(fr.consumed));
+    _input = std::move(rest);
+    _src._counters.add(_src._shard.id(), source_counter::event_received, _batch->size());
+}
+
+void NetcatConnection::process(std::string_view text) {
+    if (!text.empty() && !_closing && !_waiting && (!_batch || _commit_from == _batch->size())) frame(text);
+    if (!_batch) return;
+    while (!_waiting && !_closing) {
+        if (_commit_from < _batch->size()) {
+            if (!commit_pending()) break;
+            continue;
+        }
+        if (_too_long) {
+            reply("FAILED: Event exceeds the maximum length (" + std::to_string(_src._opts.max_line_length) +
+                  " chars, including newline)\n");
+            _src._counters.add(_src._shard.id(), source_counter::event_read_fail);
+            close();
+            return;
+        }
+        // Input held while waiting may hold further complete lines.
+        if (_input.empty() || _input.find('\n') == std::string::npos) {
+            if (_input.size() < _src._opts.max_line_length) break;
+        }
+        std::string held = std::move(_input);
+        _input.clear();
+        frame(held);
+        if (_batch->empty() && !_too_long) break;
+    }
+    flush_replies();
+    if (_eof && !_waiting && !_closing) close();
+}
+
+bool NetcatConnection::commit_pending() {
+    auto& proc = _src._processor;
+    unsigned shard = _src._shard.id();
+    while (_commit_from < _batch->size()) {
+        uint32_t n;
+        if (_progress.next_required > 0) {
+            n = _span_size;  // part-way through the required channels: same span again
+        } else {
+            // After a failure, go one event at a time until one fits again: the
+            // events before the one that does not fit are acknowledged, as
+            // Flume's per-line transactions would be.
+            n = _one_at_a_time ? 1 : std::min<uint32_t>(_batch->size() - _commit_from, proc.max_batch());
+        }
+        _span_size = n;
+        Status st = proc.put(EventSpan{_batch, _commit_from, _commit_from + n}, _progress);
+        if (st) {
+            _progress.reset();
+            _commit_from += n;
+            _one_at_a_time = false;
+            _waiting = false;
+            _retry_us = retry_first_us;
+            _src._counters.add(shard, source_counter::event_accepted, n);
+            if (_src._opts.ack_every_event) append_oks(n);
+            if (_replies.size() > max_unsent_reply_bytes) flush_replies();
+            continue;
+        }
+        if (st.code() == errc::channel_full && n > 1 && _progress.next_required == 0) {
+            _one_at_a_time = true;
+            continue;
+        }
+        if (st.code() == errc::channel_full) {
+            int64_t now = monotonic_us();
+            if (!_waiting) {
+                _waiting = true;
+                _wait_since_us = now;
+            }
+            int64_t keep_alive_us = _progress.failed ? _progress.failed->keep_alive_ms() * 1000 : 0;
+            if (now - _wait_since_us < keep_alive_us) {
+                start_waiting();
+                return false;
+            }
+        }
+        // Gave up on these events (waited keep-alive, or another error): Flume
+        // replies FAILED whatever ack-every-event says, and goes on.
+        _src._counters.add(shard, source_counter::channel_write_fail, n);
+        for (uint32_t i = 0; i < n; i++) reply("FAILED: " + st.message() + "\n");
+        _progress.reset();
+        _commit_from += n;
+        _waiting = false;
+        _one_at_a_time = true;
+    }
+    return true;
+}
+
+void NetcatConnection::append_oks(uint32_t n) {
+    static const std::string oks = [] {
+        std::string s;
+        for (int i = 0; i < 1024; i++) s += "OK\n";
+        return s;
+    }();
+    for (uint32_t left = n; left > 0;) {
+        uint32_t k = std::min<uint32_t>(left, 1024);
+        _replies.append(oks.data(), size_t(k) * 3);
+        left -= k;
+    }
+}
+
+void NetcatConnection::start_waiting() {
+    flush_replies();  // acks for what did fit go out now
+    update_reading();
+    if (_retry_timer) return;
+    _retry_timer = _src._shard.add_timer(_retry_us, [this] {
+        _retry_timer = 0;
+        retry_commit();
+    });
+    _retry_us = std::min(_retry_us * 2, retry_max_us);
+}
+
+void NetcatConnection::retry_commit() {
+    if (_closing) return;
+    if (commit_pending()) {
+        process(std::string_view());
+        update_reading();
+    }
+}
+
+void NetcatConnection::reply(std::string_view text) { _replies.append(text); }
+
+void NetcatConnection::flush_replies() {
+    if (_replies.empty() || !_sending.empty() || !_open) return;
+    _sending.swap(_replies);
+    _src._shard.reactor().send(_stream, _sending.data(), _sending.size());
+}
+
+void NetcatConnection::on_sent(ssize_t result) {
+    _sending.clear();
+    if (result < 0) {
+        // The client went away; what it was not told was not acknowledged.
+        _replies.clear();
+        close();
+        return;
+    }
+    flush_replies();
+    update_reading();
+}
+
+void NetcatConnection::update_reading() {
+    if (!_open || _closing) return;
+    bool want_pause = _waiting || _replies.size() + _sending.size() > max_unsent_reply_bytes;
+    if (want_pause && !_paused) _src._shard.reactor().pause_reading(_stream);
+    if (!want_pause && _paused) _src._shard.reactor().resume_reading(_stream);
+    _paused = want_pause;
+}
+
+void NetcatConnection::close() {
+    if (_closing || !_open) return;
+    flush_replies();
+    _closing = true;
+    _src._shard.reactor().close_stream(_stream);
+}
+
+void NetcatConnection::on_closed() {
+    _open = false;
+    if (_retry_timer) _src._shard.cancel_timer(_retry_timer);
+    _retry_timer = 0;
+    _src.connection_closed(this);
+}
+
+std::string NetcatConnection::transcode(std::string_view line) const {
+    // Decode with the configured single-byte charset, store as UTF-8 (Flume
+    // re-encodes every body as UTF-8). Bytes a charset cannot map become U+FFFD.
+    std::string out;
+    out.reserve(line.size());
+    for (unsigned char c : line) {
+        if (c < 0x80) {
+            out += char(c);
+        } else if (_src._opts.enc == encoding::latin1) {
+            out += char(0xC0 | (c >> 6));
+            out += char(0x80 | (c & 0x3F));
+        } else {
+            out += "\xEF\xBF\xBD";
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+ComponentDescriptor netcat_source_descriptor() {
+    ComponentDescriptor d;
+    d.kind = ComponentKind::source;
+    d.type = "netcat";
+    d.aliases = {"org.apache.flume.source.NetcatSource"};
+    d.description =
+        "Reads newline-terminated lines from TCP connections; each line is one event. Replies OK per event, and "
+        "Flume's FAILED texts when a line is too long (then closes) or the channel has no room.";
+    d.keys = {
+        {"bind", KeyType::string, "", true, "Host name or address to listen on."},
+        {"port", KeyType::integer, "", true, "Port to listen on.", 1, 65535},
+        {"ack-every-event", KeyType::boolean, "true", false, "Reply OK for every event accepted."},
+        {"max-line-length", KeyType::integer, "512", false,
+         "Longest line, in characters including the newline (a line may hold max-line-length - 1 characters).", 2,
+         1 << 24},
+        {"encoding", KeyType::choice, "utf-8", false,
+         "Character set of the input; bodies are stored as UTF-8.", INT64_MIN, INT64_MAX,
+         {"utf-8", "iso-8859-1", "us-ascii"},
+         "Flume closes the connection on bytes that are not valid in the encoding; sluice keeps them as they came "
+         "(nothing is lost) and counts each such byte as one character. Only these three charsets are supported."},
+    };
+    d.make_source = [](SourceContext& ctx) -> Result<std::unique_ptr<Source>> {
+        netcat_options o;
+        const auto& s = ctx.settings;
+        o.bind = s.get_string("bind");
+        o.port = int(s.get_int("port"));
+        o.ack_every_event = s.get_bool("ack-every-event");
+        o.max_line_length = size_t(s.get_int("max-line-length"));
+        std::string e = s.get_string("encoding");
+        for (auto& ch : e) ch = char(tolower(static_cast<unsigned char>(ch)));
+        o.enc = e == "iso-8859-1" ? encoding::latin1 : e == "us-ascii" ? encoding::ascii : encoding::utf8;
+        return std::unique_ptr<Source>(new NetcatSource(ctx, std::move(o)));
+    };
+    return d;
+}
+
+}  // namespace sluice

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `sluice` command: `agent`, `check`, and `config-reference`
+// (DESIGN.md §2). Exit codes: 0 success, 1 configuration or start-up error,
+// 2 bad command line.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/agent.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/registry.h"
+#include "core/runtime.h"
+#include "io/components.h"
+#include "io/reactors.h"
+
+using namespace sluice;
+
+namespace {
+
+const char* usage_text =
+    "usage:\n"
+    "  sluice agent -n NAME -f FILE [-c DIR] [--shards N] [--lenient] [-Dkey=value ...]\n"
+    "  sluice check -n NAME -f FILE [--lenient] [-Dkey=value ...]\n"
+    "  sluice config-reference\n"
+    "  sluice --version\n"
+    "\n"
+    "  -n, --name NAME        the agent to run (the first part of its keys)\n"
+    "  -f, --conf-file FILE   Flume properties file\n"
+    "  -c, --conf DIR         accepted for flume-ng compatibility and ignored\n"
+    "  --shards N             shards (pinned threads); default: usable CPUs\n"
+    "  --lenient              drop broken components with a warning, as Flume does\n"
+    "  -Dsluice.io=auto|io_uring|epoll, -Dsluice.log.level=INFO, -Dsluice.drain.timeout=30s,\n"
+    "  -D<agent>.<key>=<value> overrides a configuration key\n";
+
+struct options {
+    std::string command;
+    std::string name, file;
+    unsigned shards = 0;
+    bool lenient = false;
+    std::map<std::string, std::string> system;     // -Dsluice.* / -Dflume.*
+    std::map<std::string, std::string> overrides;  // -D<agent>.*
+};
+
+[[noreturn]] void usage_error(const std::string& msg) {
+    std::fprintf(stderr, "sluice: %s\n%s", msg.c_str(), usage_text);
+    std::exit(2);
+}
+
+options parse_args(int argc, char** argv) {
+    options o;
+    if (argc < 2) usage_error("no command");
+    o.command = argv[1];
+    std::vector<std::pair<std::string, std::string>> defines;
+    for (int i = 2; i < argc; i++) {
+        std::string a = argv[i];
+        auto value = [&](const char* flag) -> std::string {
+            if (i + 1 >= argc) usage_error(std::string(flag) + " needs a value");
+            return argv[++i];
+        };
+        if (a == "-n" || a == "--name") o.name = value("-n");
+        else if (a == "-f" || a == "--conf-file") o.file = value("-f");
+        else if (a == "-c" || a == "--conf") value("-c");
+        else if (a == "--lenient") o.lenient = true;
+        else if (a == "--shards") {
+            std::string v = value("--shards");
+            char* end = nullptr;
+            long n = strtol(v.c_str(), &end, 10);
+            if (*end || n < 1 || n > 1024) usage_error("--shards: expected a number from 1 to 1024, got '" + v + "'");
+            o.shards = unsigned(n);
+        } else if (a.rfind("-D", 0) == 0) {
+            std::string kv = a.size() > 2 ? a.substr(2) : value("-D");
+            auto eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) usage_error("-D" + kv + ": expected -Dkey=value");
+            defines.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        } else {
+            usage_error("unknown argument '" + a + "'");
+        }
+    }
+    for (auto& [k, v] : defines) {
+        if (!o.name.empty() && k.rfind(o.name + ".", 0) == 0) o.overrides[k] = v;
+        else o.system[k] = v;
+    }
+    return o;
+}
+
+void print_problems(const std::vector<ConfigProblem>& problems) {
+    for (auto& p : problems) {
+        bool warning = p.severity == ConfigProblem::Severity::warning;
+        std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", p.to_string().c_str());
+    }
+}
+
+std::unique_ptr<Topology> load(const options& o) {
+    if (o.name.empty()) usage_error("-n NAME is required");
+    if (o.file.empty()) usage_error("-f FILE is required");
+    ReadOptions ro;
+    ro.agent = o.name;
+    ro.overrides = o.overrides;
+    std::vector<ConfigProblem> problems;
+    AgentConfig cfg = read_agent_config(o.file, ro, problems);
+    std::unique_ptr<Topology> t;
+    bool read_errors = false;
+    for (auto& p : problems)
+        if (p.severity == ConfigProblem::Severity::error) read_errors = true;
+    if (!read_errors || o.lenient) t = validate_agent(std::move(cfg), o.lenient, problems);
+    print_problems(problems);
+    return t;
+}
+
+void apply_log_level(const options& o) {
+    std::string level;
+    if (auto it = o.system.find("flume.root.logger"); it != o.system.end()) level = it->second.substr(0, it->second.find(','));
+    if (auto it = o.system.find("sluice.log.level"); it != o.system.end()) level = it->second;
+    LogLevel l;
+    if (!level.empty()) {
+        if (parse_log_level(level, &l)) set_log_level(l);
+        else usage_error("log level: expected DEBUG, INFO, WARN or ERROR, got '" + level + "'");
+    }
+}
+
+int run_agent(const options& o) {
+    // Signals are taken by sigwait in this thread only; every thread started
+    // from here inherits the mask. SIGPIPE is never wanted: sends use
+    // MSG_NOSIGNAL and file writes report EPIPE.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    apply_log_level(o);
+    auto topology = load(o);
+    if (!topology) return 1;
+
+    std::string io_kind = "auto";
+    if (auto it = o.system.find("sluice.io"); it != o.system.end()) io_kind = it->second;
+    std::string chosen;
+    auto factory = select_reactor(io_kind, &chosen);
+    if (!factory) {
+        std::fprintf(stderr, "sluice: %s\n", factory.status().message().c_str());
+        return 1;
+    }
+    AgentOptions ao;
+    if (auto it = o.system.find("sluice.drain.timeout"); it != o.system.end()) {
+        auto ms = parse_duration_ms(it->second, 1000);
+        if (!ms) usage_error("sluice.drain.timeout: " + ms.status().message());
+        ao.drain_timeout_ms = ms.value();
+    }
+    for (auto& [k, v] : o.system)
+        if (k != "sluice.io" && k != "sluice.log.level" && k != "flume.root.logger" && k != "sluice.drain.timeout")
+            log_warn("ignoring unknown system property -D%s", k.c_str());
+
+    RuntimeOptions ro;
+    ro.shards = o.shards;
+    Runtime runtime(ro, std::move(factory.value()));
+    if (Status st = runtime.start(); !st) {
+        std::fprintf(stderr, "sluice: cannot start shards: %s\n", st.message().c_str());
+        return 1;
+    }
+    Agent agent(std::move(topology), runtime, ao);
+    if (Status st = agent.start(); !st) {
+        std::fprintf(stderr, "sluice: agent %s failed to start: %s\n", o.name.c_str(), st.message().c_str());
+        agent.stop();
+        runtime.stop();
+        return 1;
+    }
+    log_info("agent %s started: %u shards, %s", o.name.c_str(), runtime.shard_count(), chosen.c_str());
+
+    for (;;) {
+        timespec ts{0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(&set, nullptr, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_info("agent %s: %s received, stopping", o.name.c_str(), sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+        if (agent.sources_finished()) break;
+    }
+    agent.stop();
+    std::string summary = agent.metrics().summary();
+    runtime.stop();
+    std::fputs(summary.c_str(), stderr);
+    log_info("agent %s stopped", o.name.c_str());
+    return 0;
+}
+
+int run_check(const options& o) {
+    apply_log_level(o);
+    auto topology = load(o);
+    if (!topology) return 1;
+    std::fputs(describe_topology(*topology).c_str(), stdout);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_builtin_components(Registry::global());
+    if (argc >= 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
+        std::printf("sluice %s\n", SLUICE_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0)) {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
+    options o = parse_args(argc, argv);
+    if (o.command == "agent") return run_agent(o);
+    if (o.command == "check") return run_check(o);
+    if (o.command == "config-reference") {
+        std::fputs(configuration_reference().c_str(), stdout);
+        return 0;
+    }
+    usage_error("unknown command '" + o.command + "'");
+}
