@@ -105,11 +105,8 @@ std::unique_ptr<Topology> load(const options& o) {
     ro.overrides = o.overrides;
     std::vector<ConfigProblem> problems;
     AgentConfig cfg = read_agent_config(o.file, ro, problems);
-    std::unique_ptr<Topology> t;
-    bool read_errors = false;
-    for (auto& p : problems)
-        if (p.severity == ConfigProblem::Severity::error) read_errors = true;
-    if (!read_errors || o.lenient) t = validate_agent(std::move(cfg), o.lenient, problems);
+    // Validation runs even after read errors, so every problem is reported at once.
+    auto t = validate_agent(std::move(cfg), o.lenient, problems);
     print_problems(problems);
     return t;
 }
