@@ -426,6 +426,7 @@ public:
     }
 
     void check_component(comp_state& s);
+    void check_supported(comp_state& s);
     void check_bindings();
     void check_batch(comp_state& s, comp_state& channel);
     bool alive(const comp_state& s) const { return !(_lenient && s.broken); }
@@ -531,6 +532,31 @@ void validator::check_component(comp_state& s) {
             const auto* v = c.find(key);
             report(Sev::error, &s, true, v ? v->line : c.line, c.full_key(key), std::move(message));
         }
+    }
+}
+
+// Flume features whose keys are read but that this build does not run yet are
+// errors, never silently ignored: a user must not believe events are routed,
+// filtered or failed over when they are not.
+void validator::check_supported(comp_state& s) {
+    ComponentConfig& c = *s.config;
+    auto unsupported = [&](const std::string& key, int line, std::string message) {
+        report(Sev::error, &s, true, line, c.full_key(key), std::move(message));
+    };
+    if (c.kind == ComponentKind::source) {
+        for (const auto& [key, value] : c.props) {
+            if (key == "selector.type" && !iequals(value.value, "replicating"))
+                unsupported(key, value.line, "channel selector '" + value.value + "' is not supported yet; supported: replicating");
+            else if (key.rfind("selector.", 0) == 0 && key != "selector.type" && key != "selector.optional")
+                unsupported(key, value.line, "not supported yet: the replicating selector takes only selector.optional");
+            else if (key == "interceptors" && !trim(value.value).empty())
+                unsupported(key, value.line, "interceptors are not supported yet");
+        }
+    } else if (c.kind == ComponentKind::sinkgroup) {
+        if (const auto* v = c.find("processor.type"); v && !iequals(v->value, "default"))
+            unsupported("processor.type", v->line, "sink processor '" + v->value + "' is not supported yet; supported: default");
+    } else if (c.kind == ComponentKind::stream) {
+        unsupported("ops", c.line, "streams are not supported yet");
     }
 }
 
@@ -681,7 +707,10 @@ std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient, std::
 
     validator v(cfg, lenient, problems);
     for (auto k : all_kinds)
-        for (auto& s : v.states(k)) v.check_component(s);
+        for (auto& s : v.states(k)) {
+            v.check_component(s);
+            v.check_supported(s);
+        }
     v.check_bindings();
 
     for (auto& ch : v.states(ComponentKind::channel)) {

@@ -362,11 +362,29 @@ TEST(Validate, TypeMatchesAliasCaseInsensitively) {
 
 TEST(Validate, PrefixKeysAcceptEverythingUnderThem) {
     auto r = run(std::string(good) +
-                 "a1.sources.r1.interceptors = i1\n"
                  "a1.sources.r1.interceptors.i1.type = timestamp\n"
-                 "a1.sources.r1.selector.mapping.CA = c1\n");
+                 "a1.sources.r1.selector.type = Replicating\n"
+                 "a1.sources.r1.selector.optional = c1\n");
     ASSERT_NE(r.topology, nullptr);
     EXPECT_TRUE(r.problems.empty()) << testing::PrintToString(r.lines());
+}
+
+// Keys of Flume features the engine does not run yet are errors, never
+// silently ignored (an event must not look routed or filtered when it is not).
+TEST(Validate, FeaturesNotYetRunAreErrors) {
+    auto r = run(std::string(good) +
+                 "a1.sources.r1.interceptors = i1\n"                  // 11
+                 "a1.sources.r1.interceptors.i1.type = timestamp\n"
+                 "a1.sources.r1.selector.type = multiplexing\n"        // 13
+                 "a1.sources.r1.selector.mapping.CA = c1\n");          // 14
+    EXPECT_EQ(r.topology, nullptr);
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:11: a1.sources.r1.interceptors: interceptors are not supported yet",
+                             "error: t.properties:13: a1.sources.r1.selector.type: channel selector 'multiplexing' "
+                             "is not supported yet; supported: replicating",
+                             "error: t.properties:14: a1.sources.r1.selector.mapping.CA: not supported yet: the "
+                             "replicating selector takes only selector.optional",
+                         }));
 }
 
 // ---------------------------------------------------------------------------
@@ -566,7 +584,7 @@ TEST(Validate, SinkGroups) {
                  "a1.sinks.k2.channel = c1\n"
                  "a1.sinkgroups = g1 g2\n"                    // 14
                  "a1.sinkgroups.g1.sinks = k1 k2\n"           // 15
-                 "a1.sinkgroups.g1.processor.type = failover\n"
+                 "a1.sinkgroups.g1.processor.type = default\n"
                  "a1.sinkgroups.g2.sinks = k2 k7\n");         // 17
     EXPECT_EQ(r.topology, nullptr);
     EXPECT_EQ(r.lines(), (std::vector<std::string>{
@@ -579,10 +597,16 @@ TEST(Validate, SinkGroups) {
 }
 
 TEST(Validate, SinkGroupWithoutSinks) {
-    auto r = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.processor.type = failover\n");
+    auto r = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.processor.type = default\n");
     EXPECT_EQ(r.topology, nullptr);
     EXPECT_EQ(r.lines(),
               (std::vector<std::string>{"error: t.properties:12: a1.sinkgroups.g1.sinks: required key is missing"}));
+    auto failover = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n"
+                                            "a1.sinkgroups.g1.processor.type = failover\n");
+    EXPECT_EQ(failover.topology, nullptr);
+    EXPECT_EQ(failover.lines(), (std::vector<std::string>{"error: t.properties:13: a1.sinkgroups.g1.processor.type: "
+                                                          "sink processor 'failover' is not supported yet; supported: "
+                                                          "default"}));
 }
 
 TEST(Validate, SinkGroupKeepsFirstGroupInTopology) {
@@ -625,6 +649,7 @@ TEST(Validate, StreamsBindToChannels) {
                  "a1.streams.wc.opz = x\n");          // 17
     EXPECT_EQ(r.topology, nullptr);
     EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:14: a1.streams.wc.ops: streams are not supported yet",
                              "error: t.properties:15: a1.streams.wc.channels: unknown channel 'c9'",
                              "warning: t.properties:17: a1.streams.wc.opz: unknown key 'opz' (did you mean 'ops'?); "
                              "ignored",
@@ -635,9 +660,10 @@ TEST(Validate, StreamsBindToChannels) {
                   "a1.streams = wc\n"
                   "a1.streams.wc.channel = c1\n"
                   "a1.streams.wc.channels = c2\n");
-    ASSERT_NE(ok.topology, nullptr) << testing::PrintToString(ok.lines());
-    EXPECT_EQ(names(ok.topology->channels), (std::vector<std::string>{"c1", "c2"}));  // c2 fed by the stream
-    EXPECT_EQ(ok.topology->streams[0].settings.get_string("batch"), "1s");
+    // Well bound, but streams do not run yet: the one problem is that.
+    EXPECT_EQ(ok.topology, nullptr);
+    EXPECT_EQ(ok.lines(), (std::vector<std::string>{
+                              "error: t.properties:14: a1.streams.wc.ops: streams are not supported yet"}));
 }
 
 // ---------------------------------------------------------------------------
