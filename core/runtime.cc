@@ -149,7 +149,7 @@ bool Shard::flush_outbound() {
 
 bool Shard::run_once(bool may_sleep) {
     bool busy = false;
-    int64_t next_timer_us = run_timers();
+    run_timers();
 
     busy |= drain_inbound();
     for (size_t round = 0; round < 4 && !_deferred.empty(); round++) {
@@ -169,7 +169,8 @@ bool Shard::run_once(bool may_sleep) {
 
     int64_t timeout = 0;
     if (!busy && may_sleep) {
-        timeout = next_timer_us;  // -1: until woken
+        // Read the heap now: the work above may have added timers.
+        timeout = _timer_heap.empty() ? -1 : std::max<int64_t>(0, _timer_heap.front().due_us - monotonic_us());
         _sleeping.store(true, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_seq_cst);
         // Re-check after announcing sleep: a producer that published before

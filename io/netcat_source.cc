@@ -10,6 +10,8 @@
 // client) and retries the event that did not fit, one at a time, for up to the
 // channel's keep-alive; then it replies Flume's FAILED text for that event and
 // goes on with the next, as Flume's one-transaction-per-line loop would.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +129,10 @@ public:
     }
 
     void on_accept(int fd) override {
+        // Replies are already coalesced per read; Nagle would only hold them
+        // back until the client's delayed ACK (40 ms).
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         auto* c = new NetcatConnection(*this, fd);
         if (Status st = c->open(); !st) {
             log_warn("netcat source %s: %s", _name.c_str(), st.message().c_str());
