@@ -88,12 +88,11 @@ void Shard::remove_poller(PollerId id) {
         if (p.first == id) p.second = nullptr;  // erased after the current round
 }
 
-// Runs due timers; returns microseconds until the next one (-1: none).
-int64_t Shard::run_timers() {
+void Shard::run_timers() {
     int64_t now = monotonic_us();
     while (!_timer_heap.empty()) {
         timer top = _timer_heap.front();
-        if (top.due_us > now) return top.due_us - now;
+        if (top.due_us > now) return;
         std::pop_heap(_timer_heap.begin(), _timer_heap.end(), timer_later);
         _timer_heap.pop_back();
         auto it = std::lower_bound(_timer_tasks.begin(), _timer_tasks.end(), top.id,
@@ -103,7 +102,6 @@ int64_t Shard::run_timers() {
         _timer_tasks.erase(it);
         fn();
     }
-    return -1;
 }
 
 bool Shard::drain_inbound() {

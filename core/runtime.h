@@ -67,7 +67,7 @@ private:
     bool run_once(bool may_sleep);
     bool drain_inbound();
     bool flush_outbound();
-    int64_t run_timers();
+    void run_timers();
 
     struct timer {
         int64_t due_us;

@@ -873,6 +873,13 @@ int main_impl(int argc, char** argv) {
                     hist.quantile(0.5) / 1e3, hist.quantile(0.9) / 1e3, hist.quantile(0.99) / 1e3,
                     hist.quantile(0.999) / 1e3);
     }
+    // Not a failure, but the run did not measure what was asked: say so.
+    if (o.rate > 0 && static_cast<double>(events) / safe_s < 0.95 * o.rate) {
+        std::fprintf(stderr,
+                     "sluice-loadgen: warning: asked for %.0f events/s, sent %.0f (the sender fell behind: CPU "
+                     "contention, the server pushing back, or the ack window)\n",
+                     o.rate, static_cast<double>(events) / safe_s);
+    }
     if (std::fflush(stdout) != 0) {
         std::perror("sluice-loadgen: stdout");
         return 1;
