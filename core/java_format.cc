@@ -48,18 +48,28 @@ std::string java_headers_string(const EventView& e) {
         if (it != entries.end()) it->second = h.value;
         else entries.emplace_back(h.key, h.value);
     }
-    // HashMap: table of 16, doubled whenever size exceeds 3/4 of it.
+    // HashMap: a table of 16, doubled when the size passes 3/4 of it, and
+    // (below 64 buckets) when one bucket gets a ninth entry. A resize keeps
+    // the order within buckets, so the final order is insertion order within
+    // each bucket of the final table.
+    std::vector<uint32_t> hashes;
+    for (auto& e : entries) {
+        uint32_t h = uint32_t(java_string_hash(e.first));
+        hashes.push_back(h ^ (h >> 16));
+    }
     size_t cap = 16;
-    while (entries.size() > cap * 3 / 4) cap *= 2;
+    for (size_t n = 1; n <= hashes.size(); n++) {
+        size_t in_bucket = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((hashes[i] & (cap - 1)) == (hashes[n - 1] & (cap - 1))) in_bucket++;
+        if (in_bucket >= 9 && cap < 64) cap *= 2;
+        if (n > cap * 3 / 4) cap *= 2;
+    }
     struct ordered {
         size_t bucket, index;
     };
     std::vector<ordered> order;
-    for (size_t i = 0; i < entries.size(); i++) {
-        uint32_t h = uint32_t(java_string_hash(entries[i].first));
-        h ^= h >> 16;
-        order.push_back({h & (cap - 1), i});
-    }
+    for (size_t i = 0; i < entries.size(); i++) order.push_back({hashes[i] & (cap - 1), i});
     std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.bucket < b.bucket; });
     std::string out = "{";
     for (size_t i = 0; i < order.size(); i++) {

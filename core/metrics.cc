@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/metrics.h"
 
+#include <algorithm>
 #include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -21,6 +23,11 @@ const std::vector<std::string_view>& source_counter_names() {
 const std::vector<std::string_view>& channel_counter_names() {
     static const std::vector<std::string_view> v = {"EventPutAttemptCount", "EventTakeAttemptCount",
                                                     "EventPutSuccessCount", "EventTakeSuccessCount"};
+    return v;
+}
+const std::vector<std::string_view>& stream_counter_names() {
+    static const std::vector<std::string_view> v = {"EventReceivedCount", "LateEventCount", "BadTimeEventCount",
+                                                    "BatchesEmitted",     "ResultsEmitted", "KeysHeld"};
     return v;
 }
 const std::vector<std::string_view>& sink_counter_names() {
@@ -94,29 +101,34 @@ std::string MetricsRegistry::summary() const {
 std::string java_double(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    double a = std::fabs(v);
+    if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+    // The shortest digits that read back to v, then laid out as Java does:
+    // plain for 1e-3 <= |v| < 1e7 (at least one digit after the point),
+    // otherwise d.dddE<exp>.
     char buf[64];
-    if (a == 0 || (a >= 1e-3 && a < 1e7)) {
-        // Shortest round-trip digits, at least one decimal place.
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, sizeof(buf), "%.*f", prec, v);
-            if (std::strtod(buf, nullptr) == v) break;
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+    std::string sci(buf, end);  // -d.ddde+XX
+    bool neg = sci[0] == '-';
+    if (neg) sci.erase(0, 1);
+    size_t e = sci.find('e');
+    int exp = std::atoi(sci.c_str() + e + 1);
+    std::string digits = sci.substr(0, e);
+    digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+    std::string out = neg ? "-" : "";
+    double a = std::fabs(v);
+    if (a >= 1e-3 && a < 1e7) {
+        if (exp >= 0) {
+            std::string ip = digits.substr(0, std::min<size_t>(digits.size(), size_t(exp) + 1));
+            while (ip.size() < size_t(exp) + 1) ip += '0';
+            std::string fp = digits.size() > size_t(exp) + 1 ? digits.substr(size_t(exp) + 1) : "0";
+            out += ip + "." + fp;
+        } else {
+            out += "0." + std::string(size_t(-exp - 1), '0') + digits;
         }
-        std::string s = buf;
-        while (s.size() > 2 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
-        return s;
+        return out;
     }
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(buf, sizeof(buf), "%.*e", prec, v);
-        if (std::strtod(buf, nullptr) == v) break;
-    }
-    // 1.7976931348623157e+308 -> 1.7976931348623157E308
-    std::string s = buf;
-    auto e = s.find('e');
-    std::string mant = s.substr(0, e), ex = s.substr(e + 1);
-    if (mant.find('.') == std::string::npos) mant += ".0";
-    int exp = std::atoi(ex.c_str());
-    return mant + "E" + std::to_string(exp);
+    out += digits.substr(0, 1) + "." + (digits.size() > 1 ? digits.substr(1) : "0") + "E" + std::to_string(exp);
+    return out;
 }
 
 }  // namespace sluice

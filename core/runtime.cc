@@ -131,9 +131,7 @@ bool Shard::flush_outbound() {
     for (unsigned j = 0; j < _out.size(); j++) {
         if (!_dirty[j]) continue;
         auto& backlog = _backlog[j];
-        size_t moved = 0;
-        while (moved < backlog.size() && _out[j]->try_stage(message{backlog[moved]})) moved++;
-        backlog.erase(backlog.begin(), backlog.begin() + moved);
+        while (!backlog.empty() && _out[j]->try_stage(message{backlog.front()})) backlog.pop_front();
         if (_out[j]->publish()) {
             std::atomic_thread_fence(std::memory_order_seq_cst);
             Shard& target = *_runtime->_shards[j];
@@ -189,11 +187,8 @@ void Shard::loop() {
     Status st = _reactor->attach_thread();
     SLUICE_ASSERT(st.is_ok(), "reactor cannot attach to its shard thread");
     while (!_runtime->_stopping.load(std::memory_order_acquire)) run_once(true);
-    // Leave nothing allocated in our rings' hands.
-    for (auto* ring : _in)
-        if (ring) ring->poll([](const message& m) { delete m.task; });
-    for (auto& b : _backlog)
-        for (auto* t : b) delete t;
+    // What is still queued is freed by Runtime::stop() once every shard has
+    // left its loop (another shard may still be publishing to us here).
     tls_shard = nullptr;
 }
 
@@ -290,6 +285,19 @@ void Runtime::stop() {
     for (auto& s : _shards) s->_reactor->wake();
     for (auto& s : _shards)
         if (s->_thread.joinable()) s->_thread.join();
+    // Every shard has stopped: nothing publishes any more. Free what was sent
+    // and never run.
+    for (auto& s : _shards) {
+        for (auto* ring : s->_in)
+            if (ring) {
+                ring->publish_all_for_shutdown();
+                ring->poll([](const Shard::message& m) { delete m.task; });
+            }
+        for (auto& b : s->_backlog)
+            for (auto* task : b) delete task;
+        s->_backlog.assign(s->_backlog.size(), {});
+        s->_deferred.clear();
+    }
     Task* t;
     for (auto& ib : _inboxes)
         while (ib->queue.try_dequeue(t)) delete t;

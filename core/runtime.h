@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -89,7 +90,7 @@ private:
     PollerId _next_poller = 1;
     // _out[j]: ring to shard j (owned by the Runtime), and the local backlog.
     std::vector<SpscRing<message>*> _out, _in;
-    std::vector<std::vector<Task*>> _backlog;
+    std::vector<std::deque<Task*>> _backlog;
     std::vector<bool> _dirty;
     alignas(cache_line) std::atomic<bool> _sleeping{false};
     std::thread _thread;

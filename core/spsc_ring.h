@@ -53,14 +53,14 @@ public:
         return true;
     }
 
-    // Consumer: calls fn(item) for every visible item (up to `max`); returns the count.
+    // Consumer: calls fn(item) for every item published before the call (up
+    // to `max`); returns the count.
     template <typename Fn>
     size_t poll(Fn&& fn, size_t max = SIZE_MAX) {
         size_t head = _c.head;
-        if (head == _c.cached_tail) {
-            _c.cached_tail = _tail.load(std::memory_order_acquire);
-            if (head == _c.cached_tail) return 0;
-        }
+        // One acquire load per call (not per item): callers poll once per loop.
+        _c.cached_tail = _tail.load(std::memory_order_acquire);
+        if (head == _c.cached_tail) return 0;
         size_t n = 0;
         while (head != _c.cached_tail && n < max) {
             fn(_slots[head & _mask]);
@@ -71,6 +71,8 @@ public:
         _head.store(head, std::memory_order_release);
         return n;
     }
+    // Makes staged items visible too; only when the producer thread is gone.
+    void publish_all_for_shutdown() { publish(); }
     // Consumer: whether anything is visible (may miss items published concurrently).
     bool empty_approx() const {
         return _c.head == _tail.load(std::memory_order_acquire);

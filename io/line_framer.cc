@@ -5,7 +5,7 @@
 
 namespace sluice {
 
-size_t java_char_count(std::string_view s) {
+size_t java_char_count(std::string_view s, bool partial) {
     size_t n = 0;
     const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     const auto* end = p + s.size();
@@ -30,6 +30,7 @@ size_t java_char_count(std::string_view s) {
         size_t have = 0;
         while (have < need && p + 1 + have < end && (p[1 + have] & 0xC0) == 0x80) have++;
         if (have < need) {
+            if (partial && p + 1 + have == end) break;  // may complete in the next read
             n++;  // truncated sequence: one replacement character for the lead byte
             p++;
             continue;

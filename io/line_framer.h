@@ -13,7 +13,9 @@
 namespace sluice {
 
 // Java's String.length() of the UTF-8 text `s` (invalid bytes count 1 each).
-size_t java_char_count(std::string_view s);
+// With `partial`, `s` may continue: an incomplete sequence at its very end is
+// not counted yet (the rest of the character may be in the next read).
+size_t java_char_count(std::string_view s, bool partial = false);
 
 struct FrameResult {
     size_t consumed = 0;    // bytes up to and including the last framed '\n'
@@ -34,7 +36,7 @@ FrameResult frame_lines(std::string_view text, size_t max_chars, OnLine&& on_lin
         size_t end = nl ? size_t(static_cast<const char*>(nl) - base) : text.size();
         size_t len = end - pos;
         // Bytes bound characters from above, so short lines need no count.
-        if (len >= max_chars && java_char_count(text.substr(pos, len)) >= max_chars) {
+        if (len >= max_chars && java_char_count(text.substr(pos, len), nl == nullptr) >= max_chars) {
             r.too_long = true;
             r.consumed = pos;
             return r;
