@@ -151,6 +151,25 @@ Status Agent::start() {
     for (auto* c : sink_counters) c->mark_started();
     if (!first_error) return first_error;
 
+    for (auto& vs : _topology->streams) {
+        auto& counters = _metrics.add("STREAM", vs.settings.name(), stream_counter_names(), shards);
+        Channel* input = channel(vs.settings.get_string("channel"));
+        std::vector<Channel*> outputs;
+        for (auto& name : vs.settings.get_list("channels"))
+            if (Channel* c = channel(name)) outputs.push_back(c);
+        SLUICE_ASSERT(input != nullptr && vs.descriptor && vs.descriptor->make_stream, "validated stream incomplete");
+        StreamContext ctx{vs.settings, *input, outputs, _runtime, counters};
+        auto stream = vs.descriptor->make_stream(ctx);
+        if (!stream) return Status(stream.status().code(), "stream " + vs.settings.name() + ": " + stream.status().message());
+        _streams.push_back({input, std::move(stream.value())});
+        counters.mark_started();
+    }
+    _runtime.run_on_all([&](Shard& shard) {
+        for (auto& st : _streams)
+            if (Status e = st.stream->start_shard(shard); !e) fail(e);
+    });
+    if (!first_error) return first_error;
+
     _runtime.run_on_all([&](Shard& shard) {
         auto& st = *_shards[shard.id()];
         for (size_t s = 0; s < _topology->sources.size(); s++) {
@@ -172,7 +191,13 @@ Status Agent::start() {
                 (opt ? optional : required).push_back(ch);
             }
             st.processors.push_back(std::make_unique<ChannelProcessor>(shard.id(), required, optional));
-            SourceContext ctx{shard, vs.settings, *st.processors.back(), *source_counters[s]};
+            std::vector<Channel*> all = required;
+            all.insert(all.end(), optional.begin(), optional.end());
+            SourceContext ctx{shard, vs.settings, *st.processors.back(), *source_counters[s], all,
+                              [this, &shard](int64_t ms) {
+                                  for (auto& stream : _streams)
+                                      shard.submit_to(0, [s = stream.stream.get(), ms] { s->advance_event_time(ms); });
+                              }};
             auto src = vs.descriptor->make_source(ctx);
             if (!src) {
                 fail(Status(src.status().code(), "source " + vs.settings.name() + ": " + src.status().message()));
@@ -225,19 +250,38 @@ uint64_t Agent::stop() {
     for (auto* g : _metrics.groups())
         if (g->type() == "SOURCE") g->mark_stopped();
 
-    // 2. Drain: the sink runners keep going until the channels are empty.
+    int64_t deadline = monotonic_us() + _opts.drain_timeout_ms * 1000;
+    // 2. Streams: once a stream has taken all its input, it closes its last
+    //    batches and puts the results out.
+    for (auto& st : _streams) {
+        while (st.input->size() > 0 && monotonic_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::unique_lock lk(mu);
+        bool finished = false;
+        _runtime.submit(0, [&, s = st.stream.get()] {
+            s->finish([&] {
+                std::lock_guard g(mu);
+                finished = true;
+                cv.notify_all();
+            });
+        });
+        int64_t left_us = std::max<int64_t>(deadline - monotonic_us(), 1000000);
+        if (!cv.wait_for(lk, std::chrono::microseconds(left_us), [&] { return finished; }))
+            log_warn("a stream did not finish its last batches in time");
+    }
+
+    // 3. Drain: the sink runners keep going until the channels are empty.
     auto left = [&] {
         uint64_t n = 0;
         for (auto& [name, c] : _channels) n += c->size();
         return n;
     };
-    int64_t deadline = monotonic_us() + _opts.drain_timeout_ms * 1000;
     while (left() > 0 && monotonic_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     uint64_t remaining = left();
     if (remaining > 0) log_warn("stopping with %llu events not delivered", (unsigned long long)remaining);
 
-    // 3. Sinks, then channels.
+    // 4. Streams, sinks, then channels.
     _runtime.run_on_all([&](Shard& shard) {
+        for (auto& s : _streams) s.stream->stop_shard(shard);
         auto& st = *_shards[shard.id()];
         for (auto& r : st.runners) r->stop();
         for (auto& k : st.sinks) k->stop();

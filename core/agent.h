@@ -48,6 +48,11 @@ private:
     MetricsRegistry _metrics;
     std::vector<std::pair<std::string, std::unique_ptr<Channel>>> _channels;
     std::vector<std::unique_ptr<shard_state>> _shards;
+    struct running_stream {
+        Channel* input;
+        std::unique_ptr<Stream> stream;
+    };
+    std::vector<running_stream> _streams;
     bool _started = false, _stopped = false;
 };
 

@@ -7,8 +7,10 @@
 // only. Channels are created once per agent (see core/channel.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/channel.h"
 #include "core/metrics.h"
@@ -28,6 +30,11 @@ struct SourceContext {
     const ComponentSettings& settings;
     ChannelProcessor& processor;
     CounterGroup& counters;
+    // The channels this source puts into (for sources that wait for them to drain).
+    std::vector<Channel*> channels;
+    // Tells every stream that event time has reached `ms` (replay ticks).
+    // Shard thread only; callers first wait until their channels are drained.
+    std::function<void(int64_t ms)> advance_event_time;
 };
 
 struct SinkContext {
@@ -35,6 +42,32 @@ struct SinkContext {
     const ComponentSettings& settings;
     Channel& channel;
     CounterGroup& counters;
+};
+
+struct StreamContext {
+    const ComponentSettings& settings;
+    Channel& input;
+    std::vector<Channel*> outputs;
+    Runtime& runtime;
+    CounterGroup& counters;
+};
+
+// A stream (docs/streams.md): takes from one channel like a sink, puts results
+// into channels like a source. One object per agent; its per-shard parts run
+// on their shards.
+class Stream {
+public:
+    virtual ~Stream() = default;
+    // On every shard's thread, once, after channels and sinks and before sources.
+    virtual Status start_shard(Shard& shard) = 0;
+    // On shard 0: the input has ended (sources finished or stopped, and the
+    // input channel is drained): close every batch up to the end of the batch
+    // holding the latest record time, emit all results, then call done() on shard 0.
+    virtual void finish(Task done) = 0;
+    // On shard 0: event time advanced without an event (a replay tick).
+    virtual void advance_event_time(int64_t ms) = 0;
+    // On every shard's thread, once, at stop.
+    virtual void stop_shard(Shard& shard) = 0;
 };
 
 class Source {

@@ -65,6 +65,10 @@ public:
     // Appends a copy of `e` (headers and body).
     uint32_t add(const EventView& e);
 
+    // When the source read these events (epoch ms): a stream's processing time.
+    int64_t received_ms() const { return _received_ms; }
+    void set_received_ms(int64_t ms) { _received_ms = ms; }
+
     uint32_t size() const { return static_cast<uint32_t>(_entries.size()); }
     bool empty() const { return _entries.empty(); }
     size_t body_bytes() const { return _body_bytes; }
@@ -86,6 +90,7 @@ private:
     std::vector<entry> _entries;
     std::vector<header_entry> _headers;
     size_t _body_bytes = 0;
+    int64_t _received_ms = 0;
 };
 
 using EventBatchPtr = std::shared_ptr<const EventBatch>;

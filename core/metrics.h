@@ -37,7 +37,12 @@ enum : uint32_t {
 };
 }
 
+namespace stream_counter {
+enum : uint32_t { event_received, late_event, bad_time_event, batches_closed, results_emitted, keys_held, count_ };
+}
+
 const std::vector<std::string_view>& source_counter_names();
+const std::vector<std::string_view>& stream_counter_names();
 const std::vector<std::string_view>& channel_counter_names();
 const std::vector<std::string_view>& sink_counter_names();
 

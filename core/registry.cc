@@ -345,14 +345,13 @@ const std::vector<KeySpec>& common_keys(ComponentKind kind) {
         key_spec("processor.", KeyType::prefix, "", false,
                  "sink processor: processor.type = default | failover | load_balance, and its keys"),
     };
-    // Streams are checked in depth by the stream layer; here their keys are
-    // only known by name.
+    // The stream layer (operators/) checks the pipeline and times in depth
+    // through the stream descriptor's check hook.
     static const std::vector<KeySpec> stream = {
-        key_spec("type", KeyType::string, "", false, "reserved; streams have no type yet"),
-        key_spec("channel", KeyType::string, "", false, "the channel the stream reads from"),
-        key_spec("channels", KeyType::list, "", false, "channels the results are put into"),
-        key_spec("batch", KeyType::string, "1s", false, "batch interval"),
-        key_spec("ops", KeyType::string, "", false, "the pipeline (operators joined by |)"),
+        key_spec("channel", KeyType::string, "", true, "the channel the stream takes events from"),
+        key_spec("channels", KeyType::list, "", true, "channels the results are put into (space-separated)"),
+        key_spec("batch", KeyType::string, "1s", false, "batch interval (500ms, 1s, ...)"),
+        key_spec("ops", KeyType::string, "", true, "the pipeline: operators joined by | (docs/streams.md)"),
         key_spec("time", KeyType::string, "processing", false, "processing or event"),
         key_spec("time.header", KeyType::string, "timestamp", false, "event-time header (epoch ms)"),
         key_spec("watermark", KeyType::string, "0s", false, "allowed lateness in event time"),
@@ -556,7 +555,17 @@ void validator::check_supported(comp_state& s) {
         if (const auto* v = c.find("processor.type"); v && !iequals(v->value, "default"))
             unsupported("processor.type", v->line, "sink processor '" + v->value + "' is not supported yet; supported: default");
     } else if (c.kind == ComponentKind::stream) {
-        unsupported("ops", c.line, "streams are not supported yet");
+        s.descriptor = Registry::global().find(ComponentKind::stream, "stream");
+        if (!s.descriptor) {
+            unsupported("ops", c.line, "streams are not available in this build");
+        } else if (s.descriptor->check && !s.broken && s.values_ok) {
+            std::vector<std::pair<std::string, std::string>> found;
+            s.descriptor->check(ComponentSettings(&c, &s.descriptor->keys), found);
+            for (auto& [key, message] : found) {
+                const auto* v = c.find(key);
+                report(Sev::error, &s, true, v ? v->line : c.line, c.full_key(key), std::move(message));
+            }
+        }
     }
 }
 

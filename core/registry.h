@@ -27,6 +27,8 @@ class Channel;
 struct SourceContext;
 struct SinkContext;
 struct ChannelContext;
+struct StreamContext;
+class Stream;
 
 enum class KeyType {
     string,
@@ -90,6 +92,7 @@ Result<int64_t> parse_duration_ms(std::string_view text, int64_t plain_unit_ms);
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(SourceContext&)>;
 using SinkFactory = std::function<Result<std::unique_ptr<Sink>>(SinkContext&)>;
 using ChannelFactory = std::function<Result<std::unique_ptr<Channel>>(ChannelContext&)>;
+using StreamFactory = std::function<Result<std::unique_ptr<Stream>>(StreamContext&)>;
 // Extra checks beyond the key table (e.g. transactionCapacity <= capacity).
 // Append problems with the given key names relative to the component.
 using ComponentCheck = std::function<void(const ComponentSettings&,
@@ -108,6 +111,7 @@ struct ComponentDescriptor {
     SourceFactory make_source = {};
     SinkFactory make_sink = {};
     ChannelFactory make_channel = {};
+    StreamFactory make_stream = {};
 };
 
 class Registry {

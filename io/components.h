@@ -7,6 +7,7 @@
 namespace sluice {
 
 ComponentDescriptor netcat_source_descriptor();
+ComponentDescriptor replay_source_descriptor();
 ComponentDescriptor logger_sink_descriptor();
 ComponentDescriptor file_roll_sink_descriptor();
 ComponentDescriptor null_sink_descriptor();

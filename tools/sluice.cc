@@ -19,6 +19,7 @@
 #include "core/runtime.h"
 #include "io/components.h"
 #include "io/reactors.h"
+#include "operators/stream.h"
 
 using namespace sluice;
 
@@ -200,6 +201,7 @@ int run_check(const options& o) {
 
 int main(int argc, char** argv) {
     register_builtin_components(Registry::global());
+    Registry::global().add(ops::stream_descriptor());
     if (argc >= 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
         std::printf("sluice %s\n", SLUICE_VERSION);
         return 0;

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// The aggregates of the pipeline language (sum min max count avg first last)
+// as partial accumulators that merge associatively, so each shard can
+// combine locally and the key's owner shard merges the partials.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "operators/value.h"
+
+namespace sluice::ops {
+
+enum class Agg { sum, min, max, count, avg, first, last };
+bool parse_agg(std::string_view name, Agg* out);
+const std::vector<std::string_view>& agg_names();
+// Whether the aggregate can be subtracted (for inverse windows).
+inline bool agg_invertible(Agg a) { return a == Agg::sum || a == Agg::count || a == Agg::avg; }
+
+// Where a value came from, for first/last: record time, then shard, then
+// the order on that shard. Deterministic for one source; for several sources
+// "first" is as good as their clocks.
+struct Order {
+    int64_t time = 0;
+    uint64_t seq = 0;  // shard << 48 | sequence on the shard
+    bool operator<(const Order& o) const { return time != o.time ? time < o.time : seq < o.seq; }
+};
+
+struct Acc {
+    Num v;          // sum, min, max, first, last; avg: the sum
+    int64_t n = 0;  // values seen (count, avg)
+    Order first_at, last_at;
+
+    void add(Agg a, Num x, Order at);
+    void merge(Agg a, const Acc& o);
+    // this -= o (only for agg_invertible aggregates).
+    void subtract(Agg a, const Acc& o);
+    Num result(Agg a) const;
+    // No value left (the identity): what dropZero removes.
+    bool is_identity(Agg a) const { return a == Agg::sum ? (n == 0 || v == Num::of_int(0)) : n == 0; }
+};
+
+}  // namespace sluice::ops
