@@ -18,13 +18,13 @@ const std::vector<std::string_view>& agg_names();
 // Whether the aggregate can be subtracted (for inverse windows).
 inline bool agg_invertible(Agg a) { return a == Agg::sum || a == Agg::count || a == Agg::avg; }
 
-// Where a value came from, for first/last: record time, then shard, then
-// the order on that shard. Deterministic for one source; for several sources
-// "first" is as good as their clocks.
+// Where a value came from, for first/last, in one word: the record time in
+// ms (high 44 bits), then the order on its shard (low 20 bits). Deterministic
+// for one source; across shards "first" is as good as their clocks.
 struct Order {
-    int64_t time = 0;
-    uint64_t seq = 0;  // shard << 48 | sequence on the shard
-    bool operator<(const Order& o) const { return time != o.time ? time < o.time : seq < o.seq; }
+    uint64_t stamp = 0;
+    static Order at(int64_t time_ms, uint64_t seq) { return {uint64_t(time_ms) << 20 | (seq & 0xFFFFF)}; }
+    bool operator<(const Order& o) const { return stamp < o.stamp; }
 };
 
 struct Acc {

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 
@@ -87,6 +88,8 @@ struct shard_part {
     Shard* shard = nullptr;
     // Taking and combining.
     std::map<int64_t, LocalBatch> open;  // by batch end
+    LocalBatch* current = nullptr;        // open[current_t], the batch records go to now
+    int64_t current_t = 0;
     int64_t closed_through = 0;          // batches ending at or before this are closed here
     int64_t max_event_ms = INT64_MIN, min_event_ms = INT64_MAX;
     int64_t reported_max = INT64_MIN;
@@ -119,6 +122,8 @@ public:
         _json = s.get_string("format") == "json";
         // Every shard must agree on the first batch: decided once, here.
         if (!_event_time) _first_t = batch_end(wall_clock_ms());
+        _uses_lists = uses_lists();
+        _acc_agg = acc_agg();
     }
 
     Status start_shard(Shard& shard) override {
@@ -283,9 +288,13 @@ private:
                 if (batch_end(t_ms) <= p.closed_through) t_ms = p.closed_through;
             }
             int64_t t = batch_end(t_ms);
-            LocalBatch& lb = p.open[t];
+            if (t != p.current_t || !p.current) {
+                p.current = &p.open[t];  // std::map: the pointer stays valid until erased
+                p.current_t = t;
+            }
+            LocalBatch& lb = *p.current;
             lb.events++;
-            Order at{t_ms, uint64_t(shard) << 48 | p.seq++};
+            Order at = Order::at(t_ms, p.seq++);
             if (p.scratch.size() < _plan.record_ops.size() + 1) p.scratch.resize(_plan.record_ops.size() + 1);
             record_step(p, lb, 0, ev.body(), &ev, at);
         }
@@ -306,7 +315,17 @@ private:
             return;
         }
         case RecordOp::Kind::flat_map: {
-            if (op.fn.kind == StrFn::Kind::split) {
+            if (op.fn.kind == StrFn::Kind::split && op.fn.arg.size() == 1) {
+                const char c = op.fn.arg[0];
+                const char* b = rec.data();
+                const char* end = b + rec.size();
+                while (b < end) {
+                    const char* e = static_cast<const char*>(std::memchr(b, c, size_t(end - b)));
+                    if (!e) e = end;
+                    if (e > b) record_step(p, lb, i + 1, std::string_view(b, size_t(e - b)), ev, at);
+                    b = e + 1;
+                }
+            } else if (op.fn.kind == StrFn::Kind::split) {
                 const std::string& sep = op.fn.arg;
                 size_t pos = 0;
                 for (;;) {
@@ -401,10 +420,10 @@ private:
         default: break;
         }
         uint64_t h = key_hash(key);
-        if (uses_lists()) {
+        if (_uses_lists) {
             lb.lists.find_or_insert(key, h, {}).push_back(v);
         } else {
-            lb.accs.find_or_insert(key, h, Acc{}).add(acc_agg(), v, at);
+            lb.accs.find_or_insert(key, h, Acc{}).add(_acc_agg, v, at);
         }
     }
 
@@ -472,6 +491,7 @@ private:
             auto it = p.open.find(t);
             if (it != p.open.end()) {
                 lb = std::move(it->second);
+                if (p.current == &it->second) p.current = nullptr;
                 p.open.erase(it);
             }
             send_parts(p, t, lb);
@@ -481,6 +501,7 @@ private:
         // first batch, in event time) are late: counted, not kept.
         while (!p.open.empty() && p.open.begin()->first <= p.closed_through) {
             _counters.add(shard, stream_counter::late_event, p.open.begin()->second.events);
+            if (p.current == &p.open.begin()->second) p.current = nullptr;
             p.open.erase(p.open.begin());
         }
     }
@@ -907,6 +928,8 @@ private:
     std::string _time_header;
     int64_t _lateness_ms = 0;
     int64_t _first_t = 0;
+    bool _uses_lists = false;
+    Agg _acc_agg = Agg::sum;
 
     std::vector<shard_part> _parts;
 
