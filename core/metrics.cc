@@ -27,7 +27,8 @@ const std::vector<std::string_view>& channel_counter_names() {
 }
 const std::vector<std::string_view>& stream_counter_names() {
     static const std::vector<std::string_view> v = {"EventReceivedCount", "LateEventCount", "BadTimeEventCount",
-                                                    "BatchesEmitted",     "ResultsEmitted", "KeysHeld"};
+                                                    "BatchesEmitted",     "ResultsEmitted", "KeysHeld",
+                                                    "StateBytes"};
     return v;
 }
 const std::vector<std::string_view>& sink_counter_names() {

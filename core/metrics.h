@@ -38,7 +38,7 @@ enum : uint32_t {
 }
 
 namespace stream_counter {
-enum : uint32_t { event_received, late_event, bad_time_event, batches_closed, results_emitted, keys_held, count_ };
+enum : uint32_t { event_received, late_event, bad_time_event, batches_closed, results_emitted, keys_held, state_bytes, count_ };
 }
 
 const std::vector<std::string_view>& source_counter_names();

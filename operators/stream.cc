@@ -580,6 +580,7 @@ private:
         default: break;
         }
         _counters.set(me, stream_counter::keys_held, keys_held(p));
+        _counters.set(me, stream_counter::state_bytes, state_bytes(p));
         p.shard->submit_to(0, [self = shared_from_this(), t, rows, emit] { self->on_owner_rows(t, *rows, emit); });
     }
 
@@ -588,6 +589,14 @@ private:
         if (_plan.inverse) return p.window_value.size();
         size_t n = 0;
         for (auto& [t, tab] : p.window_accs) n += tab.size();
+        return n;
+    }
+
+    // Memory held between batches for windows and state on this owner shard.
+    static uint64_t state_bytes(shard_part& p) {
+        size_t n = p.window_value.memory_bytes() + p.state.memory_bytes();
+        for (auto& [t, tab] : p.window_accs) n += tab.memory_bytes();
+        for (auto& [t, tab] : p.window_lists) n += tab.memory_bytes();
         return n;
     }
 
