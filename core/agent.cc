@@ -177,13 +177,7 @@ Status Agent::start() {
             std::vector<Channel*> required, optional;
             std::vector<std::string> optional_names;
             for (auto& [k, v] : vs.settings.get_prefixed("selector."))
-                if (k == "optional")
-                    for (size_t p = 0; p < v.size();) {
-                        size_t e = v.find_first_of(" \t", p);
-                        if (e == std::string::npos) e = v.size();
-                        if (e > p) optional_names.push_back(v.substr(p, e - p));
-                        p = e + 1;
-                    }
+                if (k == "optional") optional_names = split_list(v);
             for (auto& name : vs.settings.get_list("channels")) {
                 Channel* ch = channel(name);
                 if (!ch) continue;  // dropped in lenient mode

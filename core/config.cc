@@ -87,7 +87,9 @@ std::optional<ComponentKind> kind_from_plural(std::string_view s) {
     return std::nullopt;
 }
 
-std::vector<std::string> split_names(std::string_view s) {
+}  // namespace
+
+std::vector<std::string> split_list(std::string_view s) {
     std::vector<std::string> out;
     size_t i = 0;
     while (i < s.size()) {
@@ -98,6 +100,8 @@ std::vector<std::string> split_names(std::string_view s) {
     }
     return out;
 }
+
+namespace {
 
 // Commons-Text style substitution as Flume 1.10+ applies it to values:
 //   ${env:X}      environment variable X (an unset one is an error here;
@@ -325,7 +329,7 @@ AgentConfig read_agent_config_text(std::string_view text, const std::string& fil
         auto& named = components[kind];
         std::set<std::string> used;
         const auto& list = lists[kind];
-        for (const auto& name : split_names(list.value)) {
+        for (const auto& name : split_list(list.value)) {
             const std::string key_prefix = list_key + "." + name + ".";
             if (!used.insert(name).second) {
                 problems.push_back(problem(Sev::warning, file_label, list.line, list_key,

@@ -68,6 +68,10 @@ struct AgentConfig {
     const ComponentConfig* find(ComponentKind k, const std::string& name) const;
 };
 
+// A Flume list value (`a1.sources = r1 r2`, `selector.optional = c2`): the
+// names separated by white space.
+std::vector<std::string> split_list(std::string_view s);
+
 // One logical entry of a .properties file.
 struct PropertyLine {
     std::string key;

@@ -34,17 +34,6 @@ std::string_view trim(std::string_view s) {
     return s.substr(b, e - b);
 }
 
-std::vector<std::string> split_names(std::string_view s) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-        size_t b = i;
-        while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-        if (i > b) out.emplace_back(s.substr(b, i - b));
-    }
-    return out;
-}
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
     std::string out;
@@ -253,7 +242,7 @@ int64_t ComponentSettings::get_duration_ms(std::string_view key) const {
 
 std::vector<std::string> ComponentSettings::get_list(std::string_view key) const {
     auto v = raw(key);
-    return v ? split_names(*v) : std::vector<std::string>{};
+    return v ? split_list(*v) : std::vector<std::string>{};
 }
 
 std::vector<std::pair<std::string, std::string>> ComponentSettings::get_prefixed(std::string_view prefix) const {
@@ -593,7 +582,7 @@ void validator::check_bindings() {
         ConfigValue* v = &it->second;
         std::vector<std::string> kept;
         std::set<std::string> seen;
-        for (const auto& name : split_names(v->value)) {
+        for (const auto& name : split_list(v->value)) {
             if (!seen.insert(name).second) {
                 report(Sev::warning, &s, false, v->line, s.config->full_key(key),
                        "channel '" + name + "' is listed twice");
@@ -621,7 +610,7 @@ void validator::check_bindings() {
     auto bind_reader = [&](comp_state& s, const std::string& key, bool batch) {
         auto* v = s.config->find(key);
         if (!v) return;
-        auto names = split_names(v->value);
+        auto names = split_list(v->value);
         if (names.size() != 1) {
             report(Sev::error, &s, true, v->line, s.config->full_key(key),
                    "a " + std::string(kind_name(s.config->kind)) + " takes from exactly one channel, got '" +
@@ -657,7 +646,7 @@ void validator::check_bindings() {
         ConfigValue* v = &it->second;
         const std::string key = g.config->full_key("sinks");
         std::vector<std::string> kept;
-        for (const auto& name : split_names(v->value)) {
+        for (const auto& name : split_list(v->value)) {
             comp_state* sink = state(ComponentKind::sink, name);
             if (!sink) {
                 report(Sev::error, &g, false, v->line, key, "unknown sink '" + name + "'");
@@ -874,11 +863,11 @@ std::string describe_topology(const Topology& t) {
         const std::string& name = ch.config->name;
         std::vector<std::string> writers, readers;
         for (const auto& s : t.sources)
-            for (const auto& n : split_names(s.config->find("channels")->value))
+            for (const auto& n : split_list(s.config->find("channels")->value))
                 if (n == name) writers.push_back(s.config->name);
         for (const auto& s : t.streams) {
             if (const auto* v = s.config->find("channels"))
-                for (const auto& n : split_names(v->value))
+                for (const auto& n : split_list(v->value))
                     if (n == name) writers.push_back(s.config->name + " (stream)");
             if (const auto* v = s.config->find("channel"); v && trim(v->value) == name)
                 readers.push_back(s.config->name + " (stream)");
