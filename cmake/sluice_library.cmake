@@ -1,16 +1,21 @@
 # sluice_library(NAME <name> DEPS <targets...>)
-# One static library per module: every .cc in the module folder, warnings as
-# errors on our code only, and dependencies listed explicitly so they point
-# one way (io and operators -> core, never back).
+# One library per module: every .cc in the module folder, warnings as errors
+# on our code only, and dependencies listed explicitly so they point one way
+# (io and operators -> core, never back). Built as an object library
+# (sluice_<name>_obj, reused by libsluice.a) wrapped in a static library
+# (sluice::<name>, what the binaries and tests link).
 function(sluice_library)
-  cmake_parse_arguments(L "" "NAME" "DEPS" ${ARGN})
+  cmake_parse_arguments(L "" "NAME" "DEPS;INCLUDES" ${ARGN})
   file(GLOB _srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
-  add_library(sluice_${L_NAME} STATIC ${_srcs})
+  add_library(sluice_${L_NAME}_obj OBJECT ${_srcs})
+  add_library(sluice_${L_NAME} STATIC $<TARGET_OBJECTS:sluice_${L_NAME}_obj>)
   add_library(sluice::${L_NAME} ALIAS sluice_${L_NAME})
-  target_include_directories(sluice_${L_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
-  target_link_libraries(sluice_${L_NAME} PUBLIC ${L_DEPS})
-  sluice_warnings(sluice_${L_NAME})
-  set_target_properties(sluice_${L_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  foreach(_t sluice_${L_NAME}_obj sluice_${L_NAME})
+    target_include_directories(${_t} PUBLIC ${PROJECT_SOURCE_DIR} ${L_INCLUDES})
+    target_link_libraries(${_t} PUBLIC ${L_DEPS})
+    set_target_properties(${_t} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  endforeach()
+  sluice_warnings(sluice_${L_NAME}_obj)
 endfunction()
 
 function(sluice_warnings target)

@@ -133,7 +133,7 @@ Status Agent::start() {
             auto& vk = _topology->sinks[k];
             Channel* ch = channel(vk.settings.get_string("channel"));
             SLUICE_ASSERT(ch != nullptr, "validated sink bound to a missing channel");
-            SinkContext ctx{shard, vk.settings, *ch, *sink_counters[k]};
+            SinkContext ctx{shard, vk.settings, *ch, *sink_counters[k], _opts.host};
             auto sink = vk.descriptor->make_sink(ctx);
             if (!sink) {
                 fail(Status(sink.status().code(), "sink " + vk.settings.name() + ": " + sink.status().message()));
@@ -191,7 +191,8 @@ Status Agent::start() {
                               [this, &shard](int64_t ms) {
                                   for (auto& stream : _streams)
                                       shard.submit_to(0, [s = stream.stream.get(), ms] { s->advance_event_time(ms); });
-                              }};
+                              },
+                              _opts.host};
             auto src = vs.descriptor->make_source(ctx);
             if (!src) {
                 fail(Status(src.status().code(), "source " + vs.settings.name() + ": " + src.status().message()));
@@ -206,6 +207,36 @@ Status Agent::start() {
     });
     for (auto* c : source_counters) c->mark_started();
     return first_error;
+}
+
+std::string Agent::metrics_json() const {
+    auto quote = [](std::string& out, std::string_view s) {
+        out += '"';
+        for (char c : s) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    };
+    std::string out = "{";
+    bool first = true;
+    for (auto* g : _metrics.groups()) {
+        if (!first) out += ',';
+        first = false;
+        quote(out, g->type() + "." + g->name());
+        out += ":{";
+        bool first_attr = true;
+        for (auto& [k, v] : g->snapshot()) {
+            if (!first_attr) out += ',';
+            first_attr = false;
+            quote(out, k);
+            out += ':';
+            quote(out, v);
+        }
+        out += '}';
+    }
+    out += '}';
+    return out;
 }
 
 bool Agent::sources_finished() const {

@@ -22,6 +22,9 @@ namespace sluice {
 
 struct AgentOptions {
     int64_t drain_timeout_ms = 30000;
+    // Handed to every source and sink (SourceContext::host): the embedding
+    // program's context for the components it provides.
+    void* host = nullptr;
 };
 
 class Agent {
@@ -37,6 +40,8 @@ public:
     bool sources_finished() const;
 
     MetricsRegistry& metrics() { return _metrics; }
+    // Every counter group as Flume's /metrics JSON: {"SOURCE.r1":{"EventReceivedCount":"1",...},...}.
+    std::string metrics_json() const;
     const Topology& topology() const { return *_topology; }
     Channel* channel(const std::string& name) const;
 

@@ -35,6 +35,9 @@ struct SourceContext {
     // Tells every stream that event time has reached `ms` (replay ticks).
     // Shard thread only; callers first wait until their channels are drained.
     std::function<void(int64_t ms)> advance_event_time;
+    // The embedding program's context (AgentOptions::host), for the
+    // components it provides (`embedded`); null when sluice runs alone.
+    void* host = nullptr;
 };
 
 struct SinkContext {
@@ -42,6 +45,7 @@ struct SinkContext {
     const ComponentSettings& settings;
     Channel& channel;
     CounterGroup& counters;
+    void* host = nullptr;  // as SourceContext::host (`callback` sinks)
 };
 
 struct StreamContext {

@@ -388,8 +388,8 @@ struct comp_state {
 
 class validator {
 public:
-    validator(AgentConfig& cfg, bool lenient, std::vector<ConfigProblem>& problems)
-        : _cfg(cfg), _lenient(lenient), _problems(problems) {
+    validator(AgentConfig& cfg, bool lenient, std::vector<ConfigProblem>& problems, const Registry& registry)
+        : _cfg(cfg), _lenient(lenient), _problems(problems), _registry(registry) {
         for (auto k : all_kinds)
             for (auto& c : cfg.of(k)) _states[static_cast<int>(k)].push_back(comp_state{&c});
     }
@@ -423,6 +423,7 @@ private:
     AgentConfig& _cfg;
     bool _lenient;
     std::vector<ConfigProblem>& _problems;
+    const Registry& _registry;
     std::vector<comp_state> _states[5];
 };
 
@@ -447,11 +448,11 @@ void validator::check_component(comp_state& s) {
     const bool typed = kind == ComponentKind::source || kind == ComponentKind::channel || kind == ComponentKind::sink;
     if (typed) {
         if (const auto* type = c.find("type")) {
-            s.descriptor = Registry::global().find(kind, type->value);
+            s.descriptor = _registry.find(kind, type->value);
             if (!s.descriptor)
                 report(Sev::error, &s, true, type->line, c.full_key("type"),
                        "unknown " + std::string(kind_name(kind)) + " type '" + type->value + "'; " +
-                           Registry::global().known_types(kind));
+                           _registry.known_types(kind));
         }
     }
     const std::vector<KeySpec>* own = s.descriptor ? &s.descriptor->keys : nullptr;
@@ -544,7 +545,7 @@ void validator::check_supported(comp_state& s) {
         if (const auto* v = c.find("processor.type"); v && !iequals(v->value, "default"))
             unsupported("processor.type", v->line, "sink processor '" + v->value + "' is not supported yet; supported: default");
     } else if (c.kind == ComponentKind::stream) {
-        s.descriptor = Registry::global().find(ComponentKind::stream, "stream");
+        s.descriptor = _registry.find(ComponentKind::stream, "stream");
         if (!s.descriptor) {
             unsupported("ops", c.line, "streams are not available in this build");
         } else if (s.descriptor->check && !s.broken && s.values_ok) {
@@ -677,7 +678,8 @@ void validator::check_bindings() {
 
 }  // namespace
 
-std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient, std::vector<ConfigProblem>& problems) {
+std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient, std::vector<ConfigProblem>& problems,
+                                         const Registry& registry) {
     auto topo = std::make_unique<Topology>();
     topo->config = std::move(config);
     AgentConfig& cfg = topo->config;
@@ -703,7 +705,7 @@ std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient, std::
             if (p.file == cfg.file && p.key.compare(0, agent_prefix.size(), agent_prefix) == 0)
                 p.severity = Sev::warning;
 
-    validator v(cfg, lenient, problems);
+    validator v(cfg, lenient, problems, registry);
     for (auto k : all_kinds)
         for (auto& s : v.states(k)) {
             v.check_component(s);

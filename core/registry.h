@@ -152,8 +152,10 @@ struct Topology {
 // with a warning, as Flume does, and the rest is kept. Either way every problem
 // found is appended. Returns null when the agent cannot run (errors in strict
 // mode; no channel or no source/sink left in lenient mode).
+// `registry`: the component types known (embedders bring their own).
 std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient,
-                                         std::vector<ConfigProblem>& problems);
+                                         std::vector<ConfigProblem>& problems,
+                                         const Registry& registry = Registry::global());
 
 // The topology as `sluice check` prints it: components, their resolved keys
 // (defaults marked), and the flow source -> channel -> sink.

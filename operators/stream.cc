@@ -184,7 +184,11 @@ public:
                 close_by_watermark(_finish_through);
             }
         } else {
+            // Processing time, stopping: close the current batch, and for a
+            // windowed stream go on to the next window end, so the last
+            // records are in an emitted window.
             int64_t through = batch_end(wall_clock_ms());
+            if (_plan.windowed()) through = (through + _plan.slide_ms - 1) / _plan.slide_ms * _plan.slide_ms;
             _finish_through = through;
             for (unsigned i = 0; i < _shards; i++)
                 _parts[0].shard->submit_to(i, [self = shared_from_this(), i, through] {
