@@ -224,6 +224,8 @@ public:
                 pairs = true;
             } else if (n == "mapValues" || n == "filterValues") {
                 if (!pairs) return err(c.col, "'" + n + "' takes pairs; make them first with pair, kv or keyBy");
+                if (aggregated && (plan.stage == Stage::group_by_key || plan.stage == Stage::group_by_key_window))
+                    return err(c.col, "'" + n + "' takes numeric values, but groupByKey makes lists");
                 if (Status st = arity(c, 1, 1); !st) return st;
                 RecordOp op;
                 if (n == "mapValues") {

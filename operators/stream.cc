@@ -152,9 +152,9 @@ public:
 
     void advance_event_time(int64_t ms) override {
         if (!_event_time) return;
-        // A tick is a record time with no record.
+        // A tick moves time on like a record would, but starts no batch:
+        // the first batch is the batch of the earliest record.
         if (ms > _global_max) _global_max = ms;
-        if (ms < _global_min) _global_min = ms;
         close_by_watermark(_global_max - _lateness_ms);
     }
 
@@ -467,13 +467,17 @@ private:
     // Coordinator, event time: closes every batch whose end the watermark reached.
     void close_by_watermark(int64_t watermark) {
         if (_global_min == INT64_MAX) return;  // no record yet
-        if (_closes_sent_through == INT64_MIN) {
-            _first_t = batch_end(_global_min);
-            _coord_next = _first_t;
-            _closes_sent_through = _first_t - _batch_ms;
-        }
         // Batch T closes once the watermark has reached T.
         int64_t through = batch_end(watermark) - _batch_ms;
+        if (_closes_sent_through == INT64_MIN) {
+            // Until the first batch closes, an older record may still arrive
+            // and move the first batch earlier: fix it only now.
+            int64_t first = batch_end(_global_min);
+            if (through < first) return;
+            _first_t = first;
+            _coord_next = first;
+            _closes_sent_through = first - _batch_ms;
+        }
         if (through <= _closes_sent_through) return;
         _closes_sent_through = through;
         for (unsigned i = 0; i < _shards; i++)
