@@ -83,6 +83,9 @@ struct StateEntry {
 
 class StreamImpl;
 
+// The most empty batches emitted for one jump in time (docs/streams.md §4).
+constexpr int64_t max_gap = 100000;
+
 // Everything one shard owns for one stream.
 struct shard_part {
     Shard* shard = nullptr;
@@ -493,6 +496,22 @@ private:
     // sends its parts (the end-of-batch markers).
     void close_through(unsigned shard, int64_t through) {
         auto& p = _parts[shard];
+        // A jump in time (a record far ahead of the others) would mean
+        // emitting every empty batch in between: at most max_gap of them, then
+        // skip. Every shard sees the same closes, so all skip alike, and the
+        // owners' and coordinator's counts per batch stay consistent.
+        if (through - p.closed_through > max_gap * _batch_ms) {
+            int64_t skip_to = through - max_gap * _batch_ms;
+            if (shard == 0)
+                log_warn("stream %s: time jumped %lld batches; batches before %lld are skipped", _name.c_str(),
+                         (long long)((through - p.closed_through) / _batch_ms), (long long)skip_to);
+            while (!p.open.empty() && p.open.begin()->first <= skip_to) {
+                _counters.add(shard, stream_counter::late_event, p.open.begin()->second.events);
+                if (p.current == &p.open.begin()->second) p.current = nullptr;
+                p.open.erase(p.open.begin());
+            }
+            p.closed_through = skip_to;
+        }
         while (p.closed_through < through) {
             int64_t t = p.closed_through + _batch_ms;
             LocalBatch lb;
@@ -905,8 +924,13 @@ private:
             Status st = _processor->put(span, _progress);
             if (!st) {
                 if (!_retry_timer) {
-                    if (!_warned_full) log_warn("stream %s: output channel full (%s); holding results", _name.c_str(), st.message().c_str());
-                    _warned_full = true;
+                    // A slow sink keeps the output full again and again: say so
+                    // at most every 10 s.
+                    int64_t now = monotonic_us();
+                    if (now - _last_full_warning_us >= 10000000) {
+                        log_warn("stream %s: output channel full (%s); holding results", _name.c_str(), st.message().c_str());
+                        _last_full_warning_us = now;
+                    }
                     std::weak_ptr<StreamImpl> weak = weak_from_this();
                     _retry_timer = _parts[0].shard->add_timer(10000, [weak] {
                         if (auto self = weak.lock()) {
@@ -919,7 +943,6 @@ private:
                 return;
             }
             _progress.reset();
-            _warned_full = false;
             head.begin += n;
             if (head.size() == 0) _pending.pop_front();
         }
@@ -964,7 +987,7 @@ private:
     std::shared_ptr<EventBatch> _building;
     std::deque<EventSpan> _pending;
     TimerId _retry_timer = 0;
-    bool _warned_full = false;
+    int64_t _last_full_warning_us = INT64_MIN / 2;
     Task _finish_done;
     unsigned _final_reports = 0;
 };
