@@ -14,6 +14,7 @@
 #include "core/agent.h"
 #include "core/component.h"
 #include "core/log.h"
+#include "core/memory_channel.h"
 #include "io/components.h"
 #include "io/reactors.h"
 #include "operators/stream.h"
@@ -66,6 +67,7 @@ namespace {
 struct push_request {
     std::shared_ptr<EventBatch> batch;
     bool wait = true;
+    int64_t since_us = 0;  // when it reached its shard: its keep-alive counts from here
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
@@ -113,6 +115,14 @@ public:
         }
         _counters.add(_shard.id(), source_counter::append_batch_received);
         _counters.add(_shard.id(), source_counter::event_received, r->batch->size());
+        if (!r->wait && !_queue.empty()) {
+            // Pushes are waiting for room: the channel is full now, and a
+            // try_push says so at once rather than queue behind them.
+            _counters.add(_shard.id(), source_counter::channel_write_fail);
+            finish(*r, SLUICE_ERR_FULL, std::string(memory_channel_full_text));
+            return;
+        }
+        r->since_us = monotonic_us();
         _queue.push_back(std::move(r));
         if (_queue.size() == 1) work();
     }
@@ -128,14 +138,13 @@ private:
                     _progress.reset();
                     r.accepted += n;
                     _counters.add(_shard.id(), source_counter::event_accepted, n);
-                    _wait_since = 0;
                     continue;
                 }
                 if (st.code() == errc::channel_full) {
-                    int64_t now = monotonic_us();
-                    if (!_wait_since) _wait_since = now;
+                    // Each push waits at most the channel's keep-alive from
+                    // when it arrived, also while it queued behind others.
                     int64_t keep_alive = _progress.failed ? _progress.failed->keep_alive_ms() * 1000 : 0;
-                    if (r.wait && now - _wait_since < keep_alive) {
+                    if (r.wait && monotonic_us() - r.since_us < keep_alive) {
                         _timer = _shard.add_timer(1000, [this] {
                             _timer = 0;
                             work();
@@ -145,7 +154,6 @@ private:
                 }
                 _counters.add(_shard.id(), source_counter::channel_write_fail);
                 _progress.reset();
-                _wait_since = 0;
                 finish(r, st.code() == errc::channel_full ? SLUICE_ERR_FULL : SLUICE_ERR_INTERNAL, st.message());
                 _queue.pop_front();
                 goto next;
@@ -172,7 +180,6 @@ private:
     sluice_agent* _host;
     std::deque<std::shared_ptr<push_request>> _queue;
     ChannelProcessor::Progress _progress;
-    int64_t _wait_since = 0;
     TimerId _timer = 0;
     bool _stopped = false;
 };
@@ -584,8 +591,7 @@ int sluice_agent_metrics_json(sluice_agent* a, char** json) {
     return guarded(a, [&] {
         if (!json) return a->fail(SLUICE_ERR_INVALID_ARGUMENT, "metrics_json: NULL argument");
         *json = nullptr;
-        agent_state s = a->state.load();
-        if (s != agent_state::started && s != agent_state::stopped) return wrong_state(a, "metrics_json");
+        if (!a->agent) return wrong_state(a, "metrics_json");  // never started
         std::string text = a->agent->metrics_json();
         char* p = static_cast<char*>(std::malloc(text.size() + 1));
         if (!p) return a->fail(SLUICE_ERR_INTERNAL, "out of memory");
