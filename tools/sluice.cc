@@ -18,6 +18,7 @@
 #include "core/registry.h"
 #include "core/runtime.h"
 #include "io/components.h"
+#include "io/http_monitor.h"
 #include "io/reactors.h"
 #include "operators/stream.h"
 
@@ -38,6 +39,7 @@ const char* usage_text =
     "  --shards N             shards (pinned threads); default: usable CPUs\n"
     "  --lenient              drop broken components with a warning, as Flume does\n"
     "  -Dsluice.io=auto|io_uring|epoll, -Dsluice.log.level=INFO, -Dsluice.drain.timeout=30s,\n"
+    "  -Dsluice.monitoring.type=http -Dsluice.monitoring.port=41414 (or flume.monitoring.*),\n"
     "  -D<agent>.<key>=<value> overrides a configuration key\n";
 
 struct options {
@@ -152,8 +154,25 @@ int run_agent(const options& o) {
         if (!ms) usage_error("sluice.drain.timeout: " + ms.status().message());
         ao.drain_timeout_ms = ms.value();
     }
+    // Monitoring: Flume's flume.monitoring.* spellings work too.
+    std::string monitoring_type;
+    int monitoring_port = 41414;
+    for (const char* prefix : {"flume.monitoring.", "sluice.monitoring."}) {
+        if (auto it = o.system.find(std::string(prefix) + "type"); it != o.system.end()) monitoring_type = it->second;
+        if (auto it = o.system.find(std::string(prefix) + "port"); it != o.system.end()) {
+            char* end = nullptr;
+            long p = strtol(it->second.c_str(), &end, 10);
+            if (it->second.empty() || *end || p < 0 || p > 65535)
+                usage_error(it->first + ": expected a port number, got '" + it->second + "'");
+            monitoring_port = int(p);
+        }
+    }
+    for (auto& c : monitoring_type) c = char(tolower(static_cast<unsigned char>(c)));
+    if (!monitoring_type.empty() && monitoring_type != "http")
+        usage_error("monitoring type '" + monitoring_type + "' is not supported; supported: http");
     for (auto& [k, v] : o.system)
-        if (k != "sluice.io" && k != "sluice.log.level" && k != "flume.root.logger" && k != "sluice.drain.timeout")
+        if (k != "sluice.io" && k != "sluice.log.level" && k != "flume.root.logger" && k != "sluice.drain.timeout" &&
+            k.rfind("sluice.monitoring.", 0) != 0 && k.rfind("flume.monitoring.", 0) != 0)
             log_warn("ignoring unknown system property -D%s", k.c_str());
 
     RuntimeOptions ro;
@@ -172,6 +191,31 @@ int run_agent(const options& o) {
     }
     log_info("agent %s started: %u shards, %s", o.name.c_str(), runtime.shard_count(), chosen.c_str());
 
+    std::unique_ptr<HttpMonitor> monitor;
+    if (monitoring_type == "http") {
+        MonitorContent content;
+        content.json = [&agent] { return agent.metrics_json(); };
+        content.prometheus = [&agent] {
+            std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> groups;
+            for (auto* g : agent.metrics().groups()) groups.emplace_back(g->type() + "." + g->name(), g->snapshot());
+            return prometheus_text(groups);
+        };
+        Status started;
+        runtime.run_on_all([&](Shard& shard) {
+            if (shard.id() != 0) return;
+            auto m = start_http_monitor(shard, "", monitoring_port, content);
+            if (m) monitor = std::move(m.value());
+            else started = m.status();
+        });
+        if (!started) {
+            std::fprintf(stderr, "sluice: %s\n", started.message().c_str());
+            agent.stop();
+            runtime.stop();
+            return 1;
+        }
+        log_info("monitoring: http on port %d (/metrics, /prometheus)", monitoring_port);
+    }
+
     for (;;) {
         timespec ts{0, 200 * 1000 * 1000};
         int sig = sigtimedwait(&set, nullptr, &ts);
@@ -181,9 +225,13 @@ int run_agent(const options& o) {
         }
         if (agent.sources_finished()) break;
     }
+    if (monitor) runtime.run_on_all([&](Shard& shard) {
+            if (shard.id() == 0) monitor->stop();
+        });
     agent.stop();
     std::string summary = agent.metrics().summary();
     runtime.stop();
+    monitor.reset();
     std::fputs(summary.c_str(), stderr);
     log_info("agent %s stopped", o.name.c_str());
     return 0;
