@@ -239,6 +239,7 @@ public:
                 }
             }
         }
+        record_delivery(_counters, _shard, tx->events());
         (void)tx->commit();
         _counters.add(_shard, sink_counter::event_drain_success, got);
         return got < _batch ? SinkStatus::backoff : SinkStatus::ready;

@@ -90,6 +90,14 @@ public:
 
 enum class SinkStatus { ready, backoff };
 
+// A sink calls this after committing a delivery: the receipt-to-sink latency
+// of each event (the time since its source read it) into the sink's histogram.
+inline void record_delivery(CounterGroup& counters, unsigned shard, const std::vector<EventSpan>& delivered) {
+    int64_t now = wall_clock_ms();
+    for (const auto& span : delivered)
+        if (span.batch->received_ms() > 0) counters.record_latency(shard, now - span.batch->received_ms(), span.size());
+}
+
 class Sink {
 public:
     virtual ~Sink() = default;

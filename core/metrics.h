@@ -7,6 +7,7 @@
 // sums (ChannelSize, ChannelCapacity, ...) are computed on read by a callback.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -75,6 +76,17 @@ public:
     // StartTime, StopTime, Type; values as strings.
     std::vector<std::pair<std::string, std::string>> snapshot() const;
 
+    // Receipt-to-delivery latency (sinks): `n` events delivered `ms` after
+    // their source read them. Only from shard `shard`'s thread.
+    static constexpr std::array<int64_t, 13> latency_bounds_ms = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+    void record_latency(unsigned shard, int64_t ms, uint64_t n);
+    struct Latency {
+        std::array<uint64_t, latency_bounds_ms.size() + 1> cumulative{};  // last: +Inf (= count)
+        uint64_t sum_ms = 0;
+        bool any = false;
+    };
+    Latency latency() const;
+
 private:
     std::string _type, _name;
     std::vector<std::string_view> _names;
@@ -83,6 +95,9 @@ private:
     std::unique_ptr<std::atomic<uint64_t>[]> _blocks;
     std::atomic<int64_t> _start_ms{0}, _stop_ms{0};
     Gauges _gauges;
+    // Per shard: bucket counts then the sum, on their own cache lines.
+    static constexpr size_t latency_stride = 16;
+    std::unique_ptr<std::atomic<uint64_t>[]> _latency;
 };
 
 // All counter groups of an agent, in creation order.

@@ -164,8 +164,9 @@ Result<std::unique_ptr<HttpMonitor>> start_http_monitor(Shard& shard, const std:
     return std::unique_ptr<HttpMonitor>(std::move(m));
 }
 
-std::string prometheus_text(
-    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& groups) {
+std::string prometheus_text(const MetricsRegistry& metrics) {
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> groups;
+    for (auto* g : metrics.groups()) groups.emplace_back(g->type() + "." + g->name(), g->snapshot());
     // Families: every sample of one metric name together, with one TYPE line.
     std::map<std::string, std::vector<std::string>> families;
     std::map<std::string, bool> is_counter;
@@ -194,6 +195,21 @@ std::string prometheus_text(
     for (const auto& [metric, samples] : families) {
         out += "# TYPE " + metric + (is_counter[metric] ? " counter\n" : " gauge\n");
         for (const auto& s : samples) out += s + "\n";
+    }
+    bool typed = false;
+    for (auto* g : metrics.groups()) {
+        if (g->type() != "SINK") continue;
+        if (!typed) out += "# TYPE sluice_sink_delivery_latency_seconds histogram\n";
+        typed = true;
+        auto l = g->latency();
+        const std::string m = "sluice_sink_delivery_latency_seconds", label = "name=\"" + g->name() + "\"";
+        const auto& bounds = CounterGroup::latency_bounds_ms;
+        for (size_t b = 0; b < bounds.size(); b++)
+            out += m + "_bucket{" + label + ",le=\"" + java_double(double(bounds[b]) / 1000.0) + "\"} " +
+                   std::to_string(l.cumulative[b]) + "\n";
+        out += m + "_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(l.cumulative.back()) + "\n";
+        out += m + "_sum{" + label + "} " + java_double(double(l.sum_ms) / 1000.0) + "\n";
+        out += m + "_count{" + label + "} " + std::to_string(l.cumulative.back()) + "\n";
     }
     return out;
 }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/runtime.h"
 #include "core/status.h"
 
@@ -41,9 +42,10 @@ public:
 Result<std::unique_ptr<HttpMonitor>> start_http_monitor(Shard& shard, const std::string& bind, int port,
                                                         MonitorContent content);
 
-// Prometheus text format of Flume-style counter groups: one metric family per
-// attribute, `sluice_<type>_<attribute in snake case>{name="<component>"}`.
-// `groups` is the JSON document's content as (group key, attributes).
-std::string prometheus_text(const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& groups);
+// The Prometheus text format of an agent's counters: one metric family per
+// Flume attribute, `sluice_<type>_<attribute in snake case>{name="<component>"}`,
+// and per sink the histogram `sluice_sink_delivery_latency_seconds` (time from
+// the source reading an event to the sink delivering it).
+std::string prometheus_text(const MetricsRegistry& metrics);
 
 }  // namespace sluice

@@ -58,6 +58,7 @@ public:
         }
         // One record per event, as Flume logs them, written with one write per batch.
         log_records(LogLevel::info, "org.apache.flume.sink.LoggerSink", _records);
+        record_delivery(_counters, _shard, tx->events());
         (void)tx->commit();
         _counters.add(_shard, sink_counter::event_drain_success, got);
         return SinkStatus::ready;
@@ -87,6 +88,7 @@ public:
         uint32_t got = tx->take(_batch);
         count_batch(_counters, _shard, got, _batch);
         _counters.add(_shard, sink_counter::event_drain_attempt, got);
+        record_delivery(_counters, _shard, tx->events());
         (void)tx->commit();
         _counters.add(_shard, sink_counter::event_drain_success, got);
         if (_log_every > 0) {
@@ -185,6 +187,7 @@ public:
             close_file();
             return SinkStatus::backoff;
         }
+        record_delivery(_counters, _shard, tx->events());
         (void)tx->commit();
         _counters.add(_shard, sink_counter::event_drain_success, got);
         return got < _batch ? SinkStatus::backoff : SinkStatus::ready;

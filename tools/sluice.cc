@@ -195,11 +195,7 @@ int run_agent(const options& o) {
     if (monitoring_type == "http") {
         MonitorContent content;
         content.json = [&agent] { return agent.metrics_json(); };
-        content.prometheus = [&agent] {
-            std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> groups;
-            for (auto* g : agent.metrics().groups()) groups.emplace_back(g->type() + "." + g->name(), g->snapshot());
-            return prometheus_text(groups);
-        };
+        content.prometheus = [&agent] { return prometheus_text(agent.metrics()); };
         Status started;
         runtime.run_on_all([&](Shard& shard) {
             if (shard.id() != 0) return;

@@ -62,7 +62,10 @@ TEST(Monitoring, MetricsAndPrometheusOverHttp) {
     EXPECT_NE(prom.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
     for (const char* s : {"# TYPE sluice_source_event_accepted_count counter\n", "sluice_source_event_accepted_count{name=\"r1\"} 3\n",
                           "# TYPE sluice_channel_channel_size gauge\n", "sluice_channel_channel_size{name=\"c1\"} 0\n",
-                          "sluice_sink_event_drain_success_count{name=\"k1\"} 3\n"})
+                          "sluice_sink_event_drain_success_count{name=\"k1\"} 3\n",
+                          "# TYPE sluice_sink_delivery_latency_seconds histogram\n",
+                          "sluice_sink_delivery_latency_seconds_bucket{name=\"k1\",le=\"+Inf\"} 3\n",
+                          "sluice_sink_delivery_latency_seconds_count{name=\"k1\"} 3\n"})
         EXPECT_NE(prom.find(s), std::string::npos) << s << "\n" << prom;
 
     EXPECT_NE(http(mport, "GET", "/").find("href=\"./metrics\""), std::string::npos);
