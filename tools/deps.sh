@@ -8,7 +8,7 @@ sluice_packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libconcurrentqueue-dev libxxhash-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  netcat-openbsd procps
+  netcat-openbsd procps prometheus
 )
 
 sluice_install_deps() {
