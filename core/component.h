@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,24 @@ public:
     // whether they have. Network sources never finish.
     virtual bool finished() const { return false; }
 };
+
+// State shared by the per-shard instances of one configured component (a
+// roll counter, a connection count): made by the first instance to ask,
+// found by the others, freed with the last. Any shard thread; T must be
+// thread-safe for how the instances use it.
+template <typename T>
+std::shared_ptr<T> shared_component_state(const ComponentSettings& settings) {
+    static std::mutex mu;
+    static std::vector<std::pair<const ComponentConfig*, std::weak_ptr<T>>> states;
+    std::lock_guard lk(mu);
+    for (auto& [config, weak] : states)
+        if (config == &settings.config())
+            if (auto state = weak.lock()) return state;
+    std::erase_if(states, [](auto& p) { return p.second.expired(); });
+    auto state = std::make_shared<T>();
+    states.emplace_back(&settings.config(), state);
+    return state;
+}
 
 enum class SinkStatus { ready, backoff };
 

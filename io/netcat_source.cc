@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <unordered_set>
 
@@ -36,6 +37,14 @@ struct netcat_options {
     bool ack_every_event = true;
     size_t max_line_length = 512;
     encoding enc = encoding::utf8;
+    int64_t max_connections = 0;  // over all shards; 0: no limit
+    int64_t idle_timeout_ms = 0;  // 0: never
+};
+
+// What the shards' instances of one netcat source share.
+struct netcat_shared {
+    std::atomic<int64_t> connections{0};
+    std::atomic<int64_t> last_refusal_log_us{0};
 };
 
 // Acks waiting beyond this many bytes mean the client does not read them:
@@ -51,6 +60,9 @@ public:
     NetcatConnection(NetcatSource& src, int fd);
     Status open();
     void stop();  // the source is stopping: close (queued replies still go out)
+
+    // How long the client has sent nothing (0 while the connection waits on us).
+    int64_t idle_for_us(int64_t now) const { return _waiting ? 0 : now - _last_data_us; }
 
     void on_data(std::string_view data) override;
     void on_eof(int err) override;
@@ -77,6 +89,7 @@ private:
     int _fd;
     StreamId _stream = 0;
     bool _open = false, _eof = false, _closing = false, _too_long = false;
+    int64_t _last_data_us = monotonic_us();
     bool _paused = false;
 
     std::string _input;  // bytes not yet framed (carry of a partial line, or input held while waiting)
@@ -99,9 +112,11 @@ class NetcatSource final : public Source, public AcceptHandler {
 public:
     NetcatSource(SourceContext& ctx, netcat_options opts)
         : _shard(ctx.shard), _processor(ctx.processor), _counters(ctx.counters), _name(ctx.settings.name()),
-          _opts(std::move(opts)) {}
+          _opts(std::move(opts)), _shared(shared_component_state<netcat_shared>(ctx.settings)) {}
     ~NetcatSource() override {
+        _shared->connections.fetch_sub(int64_t(_conns.size()));
         for (auto* c : _conns) delete c;
+        if (_sweep_timer) _shard.cancel_timer(_sweep_timer);
     }
 
     Status start() override {
@@ -116,7 +131,27 @@ public:
         _listener = id.value();
         _listening = true;
         if (_shard.id() == 0) log_info("netcat source %s: listening on %s:%d", _name.c_str(), _opts.bind.c_str(), _opts.port);
+        if (_opts.idle_timeout_ms > 0) arm_sweep();
         return Status::ok();
+    }
+
+    // Closes connections that sent nothing for idle-timeout (a slowloris
+    // client holds a connection open without finishing a line). A connection
+    // waiting for channel room is not idle: sluice is the one holding it.
+    void arm_sweep() {
+        int64_t every_us = std::max<int64_t>(_opts.idle_timeout_ms * 1000 / 4, 50000);
+        _sweep_timer = _shard.add_timer(every_us, [this] {
+            _sweep_timer = 0;
+            int64_t now = monotonic_us();
+            auto conns = _conns;
+            for (auto* c : conns)
+                if (c->idle_for_us(now) > _opts.idle_timeout_ms * 1000) {
+                    log_info("netcat source %s: closing a connection idle for over %lld ms", _name.c_str(),
+                             (long long)_opts.idle_timeout_ms);
+                    c->stop();
+                }
+            if (_listening) arm_sweep();
+        });
     }
 
     void stop(Task done) override {
@@ -131,6 +166,16 @@ public:
     void on_accept(int fd) override {
         // Replies are already coalesced per read; Nagle would only hold them
         // back until the client's delayed ACK (40 ms).
+        if (_opts.max_connections > 0 && _shared->connections.fetch_add(1) >= _opts.max_connections) {
+            _shared->connections.fetch_sub(1);
+            int64_t now = monotonic_us(), last = _shared->last_refusal_log_us.load();
+            if (now - last > 10000000 && _shared->last_refusal_log_us.compare_exchange_strong(last, now))
+                log_warn("netcat source %s: max-connections (%lld) reached; refusing connections", _name.c_str(),
+                         (long long)_opts.max_connections);
+            ::close(fd);
+            return;
+        }
+        if (_opts.max_connections <= 0) _shared->connections.fetch_add(1);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         auto* c = new NetcatConnection(*this, fd);
@@ -138,6 +183,7 @@ public:
             log_warn("netcat source %s: %s", _name.c_str(), st.message().c_str());
             ::close(fd);
             delete c;
+            _shared->connections.fetch_sub(1);
             return;
         }
         _conns.insert(c);
@@ -151,6 +197,7 @@ public:
 
     void connection_closed(NetcatConnection* c) {
         _conns.erase(c);
+        _shared->connections.fetch_sub(1);
         _counters.set(_shard.id(), source_counter::open_connection_count, _conns.size());
         _shard.defer([c] { delete c; });
         maybe_stopped();
@@ -176,6 +223,8 @@ private:
     bool _listening = false;
     std::unordered_set<NetcatConnection*> _conns;
     Task _on_stopped;
+    std::shared_ptr<netcat_shared> _shared;
+    TimerId _sweep_timer = 0;
 };
 
 NetcatConnection::NetcatConnection(NetcatSource& src, int fd) : _src(src), _fd(fd) {}
@@ -189,6 +238,7 @@ Status NetcatConnection::open() {
 }
 
 void NetcatConnection::on_data(std::string_view data) {
+    _last_data_us = monotonic_us();
     if (_closing || _too_long) return;
     if (_waiting || !_input.empty()) {
         _input.append(data);
@@ -438,6 +488,13 @@ ComponentDescriptor netcat_source_descriptor() {
          {"utf-8", "iso-8859-1", "us-ascii"},
          "Flume closes the connection on bytes that are not valid in the encoding; sluice keeps them as they came "
          "(nothing is lost) and counts each such byte as one character. Only these three charsets are supported."},
+        {"max-connections", KeyType::integer, "0", false,
+         "Most connections open at once (all shards together); more are closed as they arrive. 0: no limit.", 0,
+         INT64_MAX, {}, "sluice only: Flume has no limit (a thread per connection)."},
+        {"idle-timeout", KeyType::duration_s, "0", false,
+         "Close a connection that sends nothing for this long (seconds, or 500ms); 0: never. A connection waiting "
+         "for channel room is not idle.",
+         INT64_MIN, INT64_MAX, {}, "sluice only: Flume keeps idle connections forever."},
     };
     d.make_source = [](SourceContext& ctx) -> Result<std::unique_ptr<Source>> {
         netcat_options o;
@@ -449,6 +506,8 @@ ComponentDescriptor netcat_source_descriptor() {
         std::string e = s.get_string("encoding");
         for (auto& ch : e) ch = char(tolower(static_cast<unsigned char>(ch)));
         o.enc = e == "iso-8859-1" ? encoding::latin1 : e == "us-ascii" ? encoding::ascii : encoding::utf8;
+        o.max_connections = s.get_int("max-connections");
+        o.idle_timeout_ms = s.get_duration_ms("idle-timeout");
         return std::unique_ptr<Source>(new NetcatSource(ctx, std::move(o)));
     };
     return d;

@@ -337,22 +337,7 @@ ComponentDescriptor file_roll_sink_descriptor() {
     };
     d.batch_size_key = "sink.batchSize";
     d.make_sink = [](SinkContext& ctx) -> Result<std::unique_ptr<Sink>> {
-        // One shared state per configured sink, found through its settings object
-        // (the same for every shard's instance).
-        static std::mutex mu;
-        static std::vector<std::pair<const ComponentConfig*, std::weak_ptr<file_roll_shared>>> shared_states;
-        std::shared_ptr<file_roll_shared> shared;
-        {
-            std::lock_guard lk(mu);
-            for (auto& [cfg, weak] : shared_states)
-                if (cfg == &ctx.settings.config()) shared = weak.lock();
-            if (!shared) {
-                shared = std::make_shared<file_roll_shared>();
-                std::erase_if(shared_states, [](auto& p) { return p.second.expired(); });
-                shared_states.emplace_back(&ctx.settings.config(), shared);
-            }
-        }
-        return std::unique_ptr<Sink>(new FileRollSink(ctx, std::move(shared)));
+        return std::unique_ptr<Sink>(new FileRollSink(ctx, shared_component_state<file_roll_shared>(ctx.settings)));
     };
     return d;
 }
