@@ -110,6 +110,8 @@ namespace {
 //   ${..:-dflt}   dflt when the variable is not set
 //   $${           a literal "${"
 // Other lookups (${sys:X}, ${date:...}) are not supported and are errors.
+constexpr size_t max_value_bytes = 1 << 20;
+
 class substitutor {
 public:
     substitutor(const std::unordered_map<std::string, const std::string*>& keys,
@@ -141,6 +143,11 @@ private:
                                           std::string& error) {
         std::string out;
         for (size_t i = 0; i < s.size(); ++i) {
+            // References that double at each level would grow without bound.
+            if (out.size() > max_value_bytes) {
+                error = "value longer than 1 MiB after substitution";
+                return std::nullopt;
+            }
             if (s[i] != '$') {
                 out += s[i];
                 continue;

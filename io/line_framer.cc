@@ -5,7 +5,7 @@
 
 namespace sluice {
 
-size_t java_char_count(std::string_view s, bool partial) {
+size_t java_char_count(std::string_view s, bool partial, size_t* counted_bytes) {
     size_t n = 0;
     const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     const auto* end = p + s.size();
@@ -38,6 +38,7 @@ size_t java_char_count(std::string_view s, bool partial) {
         n += need == 3 ? 2 : 1;  // outside the BMP: a surrogate pair
         p += 1 + need;
     }
+    if (counted_bytes) *counted_bytes = size_t(p - reinterpret_cast<const uint8_t*>(s.data()));
     return n;
 }
 

@@ -15,7 +15,9 @@ namespace sluice {
 // Java's String.length() of the UTF-8 text `s` (invalid bytes count 1 each).
 // With `partial`, `s` may continue: an incomplete sequence at its very end is
 // not counted yet (the rest of the character may be in the next read).
-size_t java_char_count(std::string_view s, bool partial = false);
+// `counted_bytes` (optional): the bytes counted, all of `s` but such an
+// incomplete tail.
+size_t java_char_count(std::string_view s, bool partial = false, size_t* counted_bytes = nullptr);
 
 struct FrameResult {
     size_t consumed = 0;    // bytes up to and including the last framed '\n'

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <unordered_set>
 
@@ -74,6 +75,7 @@ private:
     // the input is used up, or the connection waits (channel full), or closes.
     void process(std::string_view text);
     void frame(std::string_view text);
+    void fail_too_long();
     void append_oks(uint32_t n);
     // Commits the pending lines [_commit_from, _batch->size()).
     bool commit_pending();
@@ -93,6 +95,8 @@ private:
     bool _paused = false;
 
     std::string _input;  // bytes not yet framed (carry of a partial line, or input held while waiting)
+    // Of a partial line held in _input: the bytes whose characters are counted, and that count.
+    size_t _partial_bytes = 0, _partial_chars = 0;
     std::shared_ptr<EventBatch> _batch;  // lines framed from the current read
     uint32_t _commit_from = 0;           // first event of _batch not yet committed
     ChannelProcessor::Progress _progress;
@@ -240,6 +244,24 @@ Status NetcatConnection::open() {
 void NetcatConnection::on_data(std::string_view data) {
     _last_data_us = monotonic_us();
     if (_closing || _too_long) return;
+    if (!_waiting && !_input.empty() && !std::memchr(data.data(), '\n', data.size())) {
+        // The held partial line only grows: count the new bytes, not the
+        // whole line again (a long line under a large limit stays linear).
+        _input.append(data);
+        if (_input.size() >= _src._opts.max_line_length) {
+            size_t counted = 0;
+            _partial_chars += java_char_count(std::string_view(_input).substr(_partial_bytes), true, &counted);
+            _partial_bytes += counted;
+            if (_partial_chars >= _src._opts.max_line_length) {
+                _too_long = true;
+                _input.clear();
+                fail_too_long();
+                return;
+            }
+        }
+        update_reading();
+        return;
+    }
     if (_waiting || !_input.empty()) {
         _input.append(data);
         if (!_waiting) process(_input);
@@ -289,6 +311,7 @@ void NetcatConnection::frame(std::string_view text) {
     // line that is too long, the rest of the data (discarded).
     std::string rest(_too_long ? std::string_view() : text.substr(fr.consumed));
     _input = std::move(rest);
+    _partial_bytes = _partial_chars = 0;
     _src._counters.add(_src._shard.id(), source_counter::event_received, _batch->size());
 }
 
@@ -301,10 +324,7 @@ void NetcatConnection::process(std::string_view text) {
             continue;
         }
         if (_too_long) {
-            reply("FAILED: Event exceeds the maximum length (" + std::to_string(_src._opts.max_line_length) +
-                  " chars, including newline)\n");
-            _src._counters.add(_src._shard.id(), source_counter::event_read_fail);
-            close();
+            fail_too_long();
             return;
         }
         // Input held while waiting may hold further complete lines.
@@ -372,6 +392,14 @@ bool NetcatConnection::commit_pending() {
         _one_at_a_time = true;
     }
     return true;
+}
+
+// Flume: the line does not fit its buffer: say so, always, and close.
+void NetcatConnection::fail_too_long() {
+    reply("FAILED: Event exceeds the maximum length (" + std::to_string(_src._opts.max_line_length) +
+          " chars, including newline)\n");
+    _src._counters.add(_src._shard.id(), source_counter::event_read_fail);
+    close();
 }
 
 void NetcatConnection::append_oks(uint32_t n) {

@@ -789,7 +789,7 @@ bool json_path(std::string_view json, std::string_view path, std::string& out) {
         if (!found) return false;
         if (dot == std::string_view::npos) {
             out.clear();
-            if (json[j.p] == '"') return j.string(&out);
+            if (j.p < json.size() && json[j.p] == '"') return j.string(&out);
             size_t start = j.p;
             if (!j.skip()) return false;
             out.assign(json.substr(start, j.p - start));

@@ -114,8 +114,7 @@ struct shard_part {
 class StreamImpl final : public Stream, public std::enable_shared_from_this<StreamImpl> {
 public:
     StreamImpl(StreamContext& ctx, Plan plan)
-        : _name(ctx.settings.name()), _input(ctx.input), _outputs(ctx.outputs), _runtime(ctx.runtime),
-          _counters(ctx.counters), _plan(std::move(plan)), _shards(ctx.runtime.shard_count()), _parts(_shards) {
+        : _name(ctx.settings.name()), _input(ctx.input), _outputs(ctx.outputs), _counters(ctx.counters), _plan(std::move(plan)), _shards(ctx.runtime.shard_count()), _parts(_shards) {
         const auto& s = ctx.settings;
         _batch_ms = s.get_duration_ms("batch");
         std::string time = s.get_string("time");
@@ -959,7 +958,6 @@ private:
     std::string _name;
     Channel& _input;
     std::vector<Channel*> _outputs;
-    Runtime& _runtime;
     CounterGroup& _counters;
     Plan _plan;
     unsigned _shards;

@@ -9,6 +9,7 @@ sluice_packages=(
   liburing-dev libconcurrentqueue-dev libxxhash-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   netcat-openbsd procps prometheus
+  clang libclang-rt-14-dev
 )
 
 sluice_install_deps() {
