@@ -173,6 +173,10 @@ private:
             out += *value;
             i = close;
         }
+        if (out.size() > max_value_bytes) {
+            error = "value longer than 1 MiB after substitution";
+            return std::nullopt;
+        }
         return out;
     }
 
@@ -216,14 +220,18 @@ private:
             error = "circular reference through '${" + name + "}'";
             return std::nullopt;
         }
+        // Each key is expanded once: references that repeat (${a}${a}) reuse it.
+        if (auto c = _cache.find(name); c != _cache.end()) return c->second;
         stack.push_back(name);
         auto v = substitute(*it->second, stack, error);
         stack.pop_back();
+        if (v) _cache.emplace(name, *v);
         return v;
     }
 
     const std::unordered_map<std::string, const std::string*>& _keys;
     const std::optional<std::map<std::string, std::string>>& _env;
+    std::unordered_map<std::string, std::string> _cache;
 };
 
 struct agent_entry {

@@ -3,6 +3,7 @@
 // (Flume's structural rules, ${...} substitution, -D overrides).
 #include "core/config.h"
 
+#include <chrono>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -549,6 +550,32 @@ TEST(ReadAgentFile, ReadsARealFile) {
     EXPECT_EQ(cfg.sources.size(), 1u);
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].to_string(), std::string(path) + ":10: a1.sources.r1.bind: empty value; property ignored");
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// References that double at every level (v26 would be 1 GiB) stop at 1 MiB
+// with an error instead of running for minutes (found while fuzzing).
+TEST(Substitution, ExponentialExpansionIsCappedWithAnError) {
+    std::string text = "a1.v0 = xxxxxxxxxxxxxxxx\n";
+    for (int i = 1; i <= 26; i++)
+        text += "a1.v" + std::to_string(i) + " = ${a1.v" + std::to_string(i - 1) + "}${a1.v" + std::to_string(i - 1) + "}\n";
+    text += "a1.sources = r1\na1.sources.r1.type = ${a1.v26}\n";
+    std::vector<ConfigProblem> problems;
+    ReadOptions o;
+    o.agent = "a1";
+    o.env = std::map<std::string, std::string>{};
+    auto start = std::chrono::steady_clock::now();
+    read_agent_config_text(text, "t.properties", o, problems);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    bool capped = false;
+    for (auto& p : problems)
+        if (p.key == "a1.sources.r1.type" && p.message.find("longer than 1 MiB") != std::string::npos) capped = true;
+    EXPECT_TRUE(capped);
 }
 
 }  // namespace
