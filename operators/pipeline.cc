@@ -165,6 +165,33 @@ const std::vector<std::string_view> str_fn_names = {"lower", "upper", "trim", "s
 const std::vector<std::string_view> pred_names = {"contains", "matches", "eq", "nonEmpty", "not", "gt", "lt"};
 const std::vector<std::string_view> num_fn_names = {"abs", "neg", "mul", "add"};
 
+// std::regex (libstdc++) overflows on huge repetition counts such as
+// {99999999999}: refuse counts over 1000 before it sees them.
+Status check_regex_limits(const Arg& a) {
+    const std::string& re = a.text;
+    for (size_t i = 0; i < re.size(); i++) {
+        if (re[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (re[i] != '{') continue;
+        size_t j = i + 1, digits = 0;
+        uint64_t n = 0;
+        while (j < re.size() && (std::isdigit(static_cast<unsigned char>(re[j])) || re[j] == ',')) {
+            if (re[j] == ',') {
+                n = 0;
+                digits = 0;
+            } else {
+                digits++;
+                n = digits > 6 ? UINT64_MAX : n * 10 + uint64_t(re[j] - '0');
+                if (n > 1000) return err(a.col, "regex: repetition counts above 1000 are not supported");
+            }
+            j++;
+        }
+    }
+    return Status::ok();
+}
+
 std::string suggest(std::string_view word, const std::vector<std::string_view>& names) {
     auto n = nearest(word, names);
     return n.empty() ? "" : " — did you mean '" + std::string(n) + "'?";
@@ -498,6 +525,7 @@ private:
             if (a.args[1].kind != Arg::Kind::number || !a.args[1].num.is_int || a.args[1].num.i < 0)
                 return err(a.args[1].col, "regex: expected a group number");
             f.kind = StrFn::Kind::regex;
+            if (Status st = check_regex_limits(a.args[0]); !st) return st;
             try {
                 f.re = std::make_shared<const std::regex>(s.value(), std::regex::ECMAScript);
             } catch (const std::regex_error& e) {
@@ -534,6 +562,7 @@ private:
             p.arg = a.args[0].text;
             p.kind = n == "contains" ? Pred::Kind::contains : n == "eq" ? Pred::Kind::eq : Pred::Kind::matches;
             if (p.kind == Pred::Kind::matches) {
+                if (Status st = check_regex_limits(a.args[0]); !st) return st;
                 try {
                     p.re = std::make_shared<const std::regex>(p.arg, std::regex::ECMAScript);
                 } catch (const std::regex_error& e) {

@@ -913,3 +913,18 @@ TEST(PipelineCompile, ValueOperatorsAfterGroupByKeyAreRefused) {
 
 }  // namespace
 }  // namespace sluice::ops
+
+namespace sluice::ops {
+namespace {
+
+// libstdc++'s regex compiler overflows on huge repetition counts (found by
+// the pipeline fuzzer): refused with a message instead.
+TEST(PipelineCompile, HugeRegexRepetitionCountsAreRefused) {
+    EXPECT_EQ(compile_error("filter(matches(\"[0-9]{17777777777777777777}\"))"),
+              "col 16: regex: repetition counts above 1000 are not supported");
+    EXPECT_EQ(compile_error("map(regex(\"a{2,5000}\", 0))"), "col 11: regex: repetition counts above 1000 are not supported");
+    EXPECT_EQ(compile_error("filter(matches(\"a{2,1000}\\\\{99999\"))"), "");  // an escaped brace is a character
+}
+
+}  // namespace
+}  // namespace sluice::ops
