@@ -2,6 +2,7 @@
 #include "core/channel.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -41,6 +42,22 @@ Status ChannelProcessor::put(const EventSpan& span, Progress& progress) {
     }
     progress.failed = nullptr;
     return Status::ok();
+}
+
+void ChannelProcessor::when_durable(std::function<void()> fn) {
+    if (_required.size() == 1) {
+        Channel* c = _required[0];
+        c->when_durable(_shard, c->commit_mark(_shard), std::move(fn));
+        return;
+    }
+    // One fn for several channels: the last of them to get there runs it.
+    auto waiting = std::make_shared<size_t>(_required.size() + 1);
+    auto shared_fn = std::make_shared<std::function<void()>>(std::move(fn));
+    auto arrive = [waiting, shared_fn] {
+        if (--*waiting == 0) (*shared_fn)();
+    };
+    for (auto* c : _required) c->when_durable(_shard, c->commit_mark(_shard), arrive);
+    arrive();
 }
 
 }  // namespace sluice

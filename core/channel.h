@@ -83,6 +83,15 @@ public:
     // Events waiting on one shard's slice (shard thread only).
     virtual uint64_t slice_size(unsigned shard) const = 0;
 
+    // Durability. A commit's events are in the channel when commit() returns,
+    // but a durable channel has them on disk only later: commit_mark(shard)
+    // names everything committed on `shard` so far, and when_durable(shard,
+    // mark, fn) runs fn on that shard's thread once all of it is on disk —
+    // inline when it already is (always, for channels that keep nothing on
+    // disk). Marks only grow, and fns run in mark order. Shard thread only.
+    virtual uint64_t commit_mark(unsigned /*shard*/) const { return 0; }
+    virtual void when_durable(unsigned /*shard*/, uint64_t /*mark*/, std::function<void()> fn) { fn(); }
+
     virtual Status start() { return Status::ok(); }
     virtual void stop() {}
 
@@ -109,6 +118,12 @@ public:
     // failure (channel_full with Flume's text, ...) and progress says where
     // to resume. `span` must not exceed max_batch().
     Status put(const EventSpan& span, Progress& progress);
+    // Runs fn on this shard once every event put so far through this
+    // processor is durable in each required channel; inline when it already
+    // is. Sources acknowledge to their clients from fn (DESIGN §4: for `file`,
+    // only after the data is on disk). fn must check that whatever it
+    // captured still exists.
+    void when_durable(std::function<void()> fn);
     // The largest span one put may carry: the smallest transactionCapacity.
     uint32_t max_batch() const { return _max_batch; }
 

@@ -643,5 +643,66 @@ TEST(ChannelProcessor, NoChannelsDefaultsTheBatch) {
     EXPECT_TRUE(proc.put(make_span({"a"}), progress).is_ok());
 }
 
+// A channel that says its commits are durable only when the test says so.
+class delayed_durable final : public Channel {
+public:
+    explicit delayed_durable(Channel& inner) : Channel(inner.name(), inner.shards()), _inner(inner) {}
+    std::unique_ptr<PutTransaction> begin_put(unsigned s) override {
+        _marks++;
+        return _inner.begin_put(s);
+    }
+    std::unique_ptr<TakeTransaction> begin_take(unsigned s) override { return _inner.begin_take(s); }
+    void on_available(unsigned s, std::function<void()> fn) override { _inner.on_available(s, std::move(fn)); }
+    uint32_t transaction_capacity() const override { return _inner.transaction_capacity(); }
+    int64_t keep_alive_ms() const override { return _inner.keep_alive_ms(); }
+    uint64_t size() const override { return _inner.size(); }
+    uint64_t slice_size(unsigned s) const override { return _inner.slice_size(s); }
+    uint64_t commit_mark(unsigned) const override { return _marks; }
+    void when_durable(unsigned, uint64_t mark, std::function<void()> fn) override {
+        if (mark <= _durable) return fn();
+        _waiting.emplace_back(mark, std::move(fn));
+    }
+    void make_durable(uint64_t mark) {
+        _durable = mark;
+        while (!_waiting.empty() && _waiting.front().first <= mark) {
+            auto fn = std::move(_waiting.front().second);
+            _waiting.erase(_waiting.begin());
+            fn();
+        }
+    }
+
+private:
+    Channel& _inner;
+    uint64_t _marks = 0, _durable = 0;
+    std::vector<std::pair<uint64_t, std::function<void()>>> _waiting;
+};
+
+TEST(ChannelProcessor, WhenDurableWaitsForEveryRequiredChannel) {
+    test_channel m1({{"capacity", "10"}}, 1, "c1"), m2({{"capacity", "10"}}, 1, "c2");
+    delayed_durable d1(*m1), d2(*m2);
+    ChannelProcessor proc(0, {&d1, &d2}, {});
+    std::vector<int> acked;
+    ChannelProcessor::Progress progress;
+    ASSERT_TRUE(proc.put(make_span({"a"}), progress).is_ok());
+    proc.when_durable([&] { acked.push_back(1); });
+    progress.reset();
+    ASSERT_TRUE(proc.put(make_span({"b"}), progress).is_ok());
+    proc.when_durable([&] { acked.push_back(2); });
+    EXPECT_TRUE(acked.empty());
+    d1.make_durable(2);
+    EXPECT_TRUE(acked.empty()) << "c2 has nothing on disk yet";
+    d2.make_durable(1);
+    EXPECT_EQ(acked, std::vector<int>({1}));
+    d2.make_durable(2);
+    EXPECT_EQ(acked, std::vector<int>({1, 2}));
+    proc.when_durable([&] { acked.push_back(3); });
+    EXPECT_EQ(acked, std::vector<int>({1, 2, 3})) << "nothing new to wait for: runs inline";
+
+    ChannelProcessor memory_only(0, {m1.get()}, {});
+    bool ran = false;
+    memory_only.when_durable([&] { ran = true; });
+    EXPECT_TRUE(ran) << "a memory channel is as durable as it gets at commit";
+}
+
 }  // namespace
 }  // namespace sluice
