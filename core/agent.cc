@@ -106,7 +106,7 @@ Status Agent::start() {
     unsigned shards = _runtime.shard_count();
     for (auto& vc : _topology->channels) {
         auto& counters = _metrics.add("CHANNEL", vc.settings.name(), channel_counter_names(), shards);
-        ChannelContext ctx{vc.settings, shards, counters};
+        ChannelContext ctx{vc.settings, shards, counters, &_runtime};
         auto ch = vc.descriptor->make_channel(ctx);
         if (!ch) return Status(ch.status().code(), "channel " + vc.settings.name() + ": " + ch.status().message());
         if (Status st = ch.value()->start(); !st) return st;

@@ -24,6 +24,9 @@ struct ChannelContext {
     const ComponentSettings& settings;
     unsigned shards;
     CounterGroup& counters;
+    // The shards the channel's slices belong to (durable channels arm timers
+    // and sync on them); null in unit tests of channels that need none.
+    Runtime* runtime = nullptr;
 };
 
 struct SourceContext {

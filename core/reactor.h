@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -74,6 +75,12 @@ public:
     // Stops reading, lets queued sends finish (a peer that does not read gets
     // them cut off), closes the fd, then calls on_closed().
     virtual void close_stream(StreamId id) = 0;
+
+    // Flushes the written data of file `fd` to stable storage (fdatasync;
+    // pages written through a shared mapping included), without blocking the
+    // shard where the backend can. done(res) runs later on the shard thread,
+    // never inside this call: res is 0 or -errno. fd stays open until then.
+    virtual void sync_data(int fd, std::function<void(int)> done) = 0;
 };
 
 }  // namespace sluice

@@ -2,6 +2,7 @@
 #include "io/components.h"
 
 #include "core/memory_channel.h"
+#include "io/file_channel.h"
 
 namespace sluice {
 
@@ -9,6 +10,7 @@ void register_builtin_components(Registry& r) {
     r.add(netcat_source_descriptor());
     r.add(replay_source_descriptor());
     r.add(memory_channel_descriptor());
+    r.add(file_channel_descriptor());
     r.add(logger_sink_descriptor());
     r.add(file_roll_sink_descriptor());
     r.add(null_sink_descriptor());

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "core/assert.h"
@@ -42,6 +43,11 @@ public:
     void resume_reading(StreamId id) override;
     void send(StreamId id, const char* data, size_t len) override;
     void close_stream(StreamId id) override;
+    // fdatasync here and now (epoll has nothing better); done runs at the next poll.
+    void sync_data(int fd, std::function<void(int)> done) override {
+        int res = ::fdatasync(fd) == 0 ? 0 : -errno;
+        _synced.emplace_back(res, std::move(done));
+    }
 
 private:
     struct pending_send {
@@ -84,6 +90,7 @@ private:
     };
     std::vector<sent_note> _sent;          // on_sent due
     std::vector<uint32_t> _closed_ready;   // on_closed due
+    std::vector<std::pair<int, std::function<void(int)>>> _synced;  // sync_data results, done due
     std::vector<uint32_t> _closing;        // streams waiting for their sends to drain
 };
 
@@ -126,7 +133,13 @@ int EpollReactor::poll(int64_t timeout_us) {
         if (s.live && s.closing)
             next_deadline = next_deadline < 0 ? s.close_deadline_us : std::min(next_deadline, s.close_deadline_us);
     }
-    if (!_sent.empty() || !_closed_ready.empty()) timeout_us = 0;
+    while (!_synced.empty()) {
+        auto synced = std::move(_synced);
+        _synced.clear();
+        for (auto& [res, done] : synced) done(res);
+        handled += int(synced.size());
+    }
+    if (!_sent.empty() || !_closed_ready.empty() || handled > 0) timeout_us = 0;
     if (next_deadline >= 0) {
         int64_t until = std::max<int64_t>(0, next_deadline - now);
         timeout_us = timeout_us < 0 ? until : std::min(timeout_us, until);

@@ -10,6 +10,11 @@
 // client) and retries the event that did not fit, one at a time, for up to the
 // channel's keep-alive; then it replies Flume's FAILED text for that event and
 // goes on with the next, as Flume's one-transaction-per-line loop would.
+//
+// Replies leave in order, and an OK only once its events are durable
+// (ChannelProcessor::when_durable): a reply waits in _held while an
+// acknowledgement before it waits for the disk. With memory channels nothing
+// ever waits there.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -82,6 +87,9 @@ private:
     void start_waiting();
     void retry_commit();
     void reply(std::string_view text);
+    // Releases the replies held so far once what was committed is durable.
+    void release_when_durable();
+    void release_held(uint64_t upto);
     void flush_replies();
     void close();
     void update_reading();
@@ -110,6 +118,12 @@ private:
 
     std::string _replies;  // queued, not yet handed to the reactor
     std::string _sending;  // handed to the reactor, until on_sent
+    std::string _held;     // replies waiting for an acknowledgement to be durable
+    uint64_t _held_total = 0, _held_released = 0;  // bytes ever put in _held / moved out of it
+    bool _committing = false;          // inside commit_pending: releases only move bytes
+    bool _close_when_released = false;  // close() waits for held acknowledgements
+    // For callbacks that may outlive the connection (when_durable).
+    std::shared_ptr<NetcatConnection*> _self = std::make_shared<NetcatConnection*>(this);
 };
 
 class NetcatSource final : public Source, public AcceptHandler {
@@ -343,6 +357,14 @@ void NetcatConnection::process(std::string_view text) {
 bool NetcatConnection::commit_pending() {
     auto& proc = _src._processor;
     unsigned shard = _src._shard.id();
+    _committing = true;
+    struct done_committing {
+        NetcatConnection* c;
+        ~done_committing() {
+            c->_committing = false;
+            c->release_when_durable();
+        }
+    } guard{this};
     while (_commit_from < _batch->size()) {
         uint32_t n;
         if (_progress.next_required > 0) {
@@ -363,7 +385,10 @@ bool NetcatConnection::commit_pending() {
             _retry_us = retry_first_us;
             _src._counters.add(shard, source_counter::event_accepted, n);
             if (_src._opts.ack_every_event) append_oks(n);
-            if (_replies.size() > max_unsent_reply_bytes) flush_replies();
+            if (_held.size() > max_unsent_reply_bytes) {
+                release_when_durable();
+                flush_replies();
+            }
             continue;
         }
         if (st.code() == errc::channel_full && n > 1 && _progress.next_required == 0) {
@@ -410,7 +435,8 @@ void NetcatConnection::append_oks(uint32_t n) {
     }();
     for (uint32_t left = n; left > 0;) {
         uint32_t k = std::min<uint32_t>(left, 1024);
-        _replies.append(oks.data(), size_t(k) * 3);
+        _held.append(oks.data(), size_t(k) * 3);
+        _held_total += size_t(k) * 3;
         left -= k;
     }
 }
@@ -434,7 +460,41 @@ void NetcatConnection::retry_commit() {
     }
 }
 
-void NetcatConnection::reply(std::string_view text) { _replies.append(text); }
+void NetcatConnection::reply(std::string_view text) {
+    _held.append(text);
+    _held_total += text.size();
+    if (!_committing) release_when_durable();
+}
+
+void NetcatConnection::release_when_durable() {
+    if (_held_total == _held_released) return;
+    std::weak_ptr<NetcatConnection*> self = _self;
+    _src._processor.when_durable([self, upto = _held_total] {
+        if (auto c = self.lock()) (*c)->release_held(upto);
+    });
+}
+
+void NetcatConnection::release_held(uint64_t upto) {
+    if (upto <= _held_released) return;
+    size_t n = size_t(upto - _held_released);
+    if (n == _held.size() && _replies.empty()) {
+        _replies.swap(_held);
+        _held.clear();
+    } else {
+        _replies.append(_held, 0, n);
+        _held.erase(0, n);
+    }
+    _held_released = upto;
+    if (_committing) return;  // inline (nothing to wait for): commit_pending's caller sends
+    // Later, from the channel's sync: send now.
+    flush_replies();
+    if (_close_when_released && _held.empty()) {
+        _close_when_released = false;
+        close();
+    } else {
+        update_reading();
+    }
+}
 
 void NetcatConnection::flush_replies() {
     if (_replies.empty() || !_sending.empty() || !_open) return;
@@ -447,6 +507,8 @@ void NetcatConnection::on_sent(ssize_t result) {
     if (result < 0) {
         // The client went away; what it was not told was not acknowledged.
         _replies.clear();
+        _held.clear();
+        _held_released = _held_total;
         close();
         return;
     }
@@ -456,7 +518,7 @@ void NetcatConnection::on_sent(ssize_t result) {
 
 void NetcatConnection::update_reading() {
     if (!_open || _closing) return;
-    bool want_pause = _waiting || _replies.size() + _sending.size() > max_unsent_reply_bytes;
+    bool want_pause = _waiting || _replies.size() + _sending.size() + _held.size() > max_unsent_reply_bytes;
     if (want_pause && !_paused) _src._shard.reactor().pause_reading(_stream);
     if (!want_pause && _paused) _src._shard.reactor().resume_reading(_stream);
     _paused = want_pause;
@@ -464,6 +526,13 @@ void NetcatConnection::update_reading() {
 
 void NetcatConnection::close() {
     if (_closing || !_open) return;
+    if (!_held.empty()) {
+        // Acknowledgements are on their way from the disk: close after them.
+        _close_when_released = true;
+        if (!_paused) _src._shard.reactor().pause_reading(_stream);
+        _paused = true;
+        return;
+    }
     flush_replies();
     _closing = true;
     _src._shard.reactor().close_stream(_stream);

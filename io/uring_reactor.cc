@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "core/assert.h"
@@ -36,7 +37,7 @@ constexpr unsigned buf_count = 128;     // power of two (the buffer ring's size)
 constexpr unsigned buf_size = 64 * 1024;
 constexpr uint16_t buf_group = 0;
 
-enum op : uint8_t { op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry };
+enum op : uint8_t { op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry, op_sync };
 
 // user_data: op (8 bits) | generation (24 bits) | slot (32 bits)
 uint64_t pack(op o, uint32_t gen, uint32_t slot) { return uint64_t(o) << 56 | uint64_t(gen & 0xffffff) << 32 | slot; }
@@ -60,6 +61,7 @@ public:
     void resume_reading(StreamId id) override;
     void send(StreamId id, const char* data, size_t len) override;
     void close_stream(StreamId id) override;
+    void sync_data(int fd, std::function<void(int)> done) override;
 
 private:
     struct pending_send {
@@ -111,6 +113,8 @@ private:
     std::vector<uint32_t> _free_streams;
     std::vector<listener> _listeners;
     std::vector<uint32_t> _closed_ready;  // streams whose on_closed is due
+    std::vector<std::function<void(int)>> _syncs;  // sync_data in flight, by slot
+    std::vector<uint32_t> _free_syncs;
     __kernel_timespec _grace{2, 0};
     __kernel_timespec _accept_backoff{0, 100 * 1000 * 1000};
 };
@@ -244,6 +248,13 @@ void UringReactor::handle(io_uring_cqe* cqe) {
         return;
     }
     case op_recv: on_recv(slot, cqe); return;
+    case op_sync: {
+        auto done = std::move(_syncs[slot]);
+        _syncs[slot] = nullptr;
+        _free_syncs.push_back(slot);
+        done(cqe->res);
+        return;
+    }
     case op_send: {
         if (slot < _streams.size() && _streams[slot].live && _streams[slot].gen == gen_of(ud)) on_send(slot, cqe->res);
         return;
@@ -497,6 +508,23 @@ Result<std::unique_ptr<Reactor>> make_uring_reactor() {
     return std::unique_ptr<Reactor>(std::move(r));
 }
 
+// fsync is always punted to io_uring's worker threads: the shard goes on
+// while the kernel writes.
+void UringReactor::sync_data(int fd, std::function<void(int)> done) {
+    uint32_t slot;
+    if (!_free_syncs.empty()) {
+        slot = _free_syncs.back();
+        _free_syncs.pop_back();
+        _syncs[slot] = std::move(done);
+    } else {
+        slot = uint32_t(_syncs.size());
+        _syncs.push_back(std::move(done));
+    }
+    io_uring_sqe* e = sqe();
+    io_uring_prep_fsync(e, fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data64(e, pack(op_sync, 0, slot));
+}
+
 Status probe_io_uring() {
     io_uring ring;
     io_uring_params p{};
@@ -509,7 +537,7 @@ Status probe_io_uring() {
         st = Status(errc::unsupported, "io_uring: cannot probe opcodes");
     } else {
         for (int opcode : {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_READ, IORING_OP_TIMEOUT,
-                           IORING_OP_ASYNC_CANCEL}) {
+                           IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC}) {
             if (!io_uring_opcode_supported(probe, opcode)) {
                 st = Status(errc::unsupported, "io_uring: opcode " + std::to_string(opcode) + " not supported");
                 break;

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/registry.h"
 #include "core/runtime.h"
+#include "io/channel_inspect.h"
 #include "io/components.h"
 #include "io/http_monitor.h"
 #include "io/reactors.h"
@@ -31,6 +32,7 @@ const char* usage_text =
     "  sluice agent -n NAME -f FILE [-c DIR] [--shards N] [--lenient] [-Dkey=value ...]\n"
     "  sluice check -n NAME -f FILE [--lenient] [-Dkey=value ...]\n"
     "  sluice config-reference\n"
+    "  sluice channel inspect DIR...   report on (and verify) file channel directories\n"
     "  sluice --version\n"
     "\n"
     "  -n, --name NAME        the agent to run (the first part of its keys)\n"
@@ -253,6 +255,10 @@ int main(int argc, char** argv) {
     if (argc >= 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0)) {
         std::fputs(usage_text, stdout);
         return 0;
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "channel") == 0) {
+        if (argc < 4 || std::strcmp(argv[2], "inspect") != 0) usage_error("usage: sluice channel inspect DIR...");
+        return inspect_channel_dirs(std::vector<std::string>(argv + 3, argv + argc), stdout);
     }
     options o = parse_args(argc, argv);
     if (o.command == "agent") return run_agent(o);

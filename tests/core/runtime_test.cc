@@ -68,6 +68,7 @@ public:
     void resume_reading(StreamId) override {}
     void send(StreamId, const char*, size_t) override {}
     void close_stream(StreamId) override {}
+    void sync_data(int, std::function<void(int)> done) override { done(0); }
 
 private:
     static Status unsupported() { return Status(errc::unsupported, "test reactor does no I/O"); }

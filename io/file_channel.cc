@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `file` channel: Flume's FileChannel (reference/flume.md §8.2) on the
+// segment format of docs/durable-format.md.
+//
+// Each shard owns one chain of memory-mapped segments (its slice): puts and
+// takes on a shard append to that shard's chain without a lock, and what the
+// slices share is the channel's capacity (an atomic, as in the memory
+// channel). A commit copies its record into the mapping and is visible to
+// takers at once; sources acknowledge it only once it is durable
+// (Channel::when_durable), after a grouped fdatasync that runs on the
+// reactor's worker threads. Takes read events back from the mapping, so the
+// channel holds in memory only a small index of what is queued.
+#include "io/file_channel.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+
+#include "core/assert.h"
+#include "core/component.h"
+#include "core/log.h"
+#include "io/segment_log.h"
+
+namespace sluice {
+
+using namespace seglog;
+
+namespace {
+
+constexpr int64_t sync_retry_us = 100 * 1000;
+
+std::string full_text(const std::string& name) {
+    return "The channel has reached it's capacity. This might be the result of a sink on the channel having too low "
+           "of batch size, a downstream system running slower than normal, or that the channel capacity is just too "
+           "low. [channel=" + name + "]";
+}
+
+bool reserve(std::atomic<int64_t>& used, int64_t n, int64_t limit) {
+    int64_t cur = used.load(std::memory_order_relaxed);
+    do {
+        if (cur + n > limit) return false;
+    } while (!used.compare_exchange_weak(cur, cur + n, std::memory_order_acq_rel, std::memory_order_relaxed));
+    return true;
+}
+
+std::string expand_home(const std::string& path) {
+    if (path.rfind("~/", 0) != 0) return path;
+    const char* home = getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+}
+
+Status make_dirs(const std::string& path) {
+    std::string cur;
+    for (size_t i = 0; i <= path.size(); i++) {
+        if (i == path.size() || (path[i] == '/' && i > 0)) {
+            cur = path.substr(0, i);
+            if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return io_error("mkdir " + cur, errno);
+        }
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return Status(errc::io, path + " is not a directory");
+    if (::access(path.c_str(), W_OK) != 0) return io_error(path, errno);
+    return Status::ok();
+}
+
+// Events [seq, seq+count) of one events record, the next of them at `off`.
+struct run {
+    Segment* seg;
+    uint64_t off;
+    uint64_t seq;
+    uint32_t count;
+    int64_t time_ms;
+};
+
+}  // namespace
+
+struct file_options {
+    std::string name;
+    std::string checkpoint_dir, backup_checkpoint_dir;
+    std::vector<std::string> data_dirs;
+    int64_t capacity = 0;
+    uint32_t tx_capacity = 0;
+    int64_t checkpoint_interval_ms = 0;
+    uint64_t max_file_size = 0;
+    int64_t min_required_space = 0;
+    int64_t keep_alive_ms = 0;
+    bool dual_checkpoints = false, checkpoint_on_close = true, fsync_per_transaction = true;
+    int64_t fsync_interval_ms = 0;
+    uint64_t group_bytes = 0;
+    int64_t group_delay_us = 0;
+};
+
+// What the chains of one channel share. Counters are atomics (any shard).
+struct file_shared {
+    const file_options& opts;
+    CounterGroup& counters;
+    alignas(cache_line) std::atomic<int64_t> used_events{0};
+    std::atomic<uint64_t> put_errors{0}, take_errors{0}, checkpoint_errors{0}, backup_checkpoint_errors{0};
+};
+
+// One shard's chain of segments and the queue of what it holds. After
+// start, only the owning shard's thread touches it.
+class Chain : public std::enable_shared_from_this<Chain> {
+public:
+    Chain(file_shared& sh, unsigned id, std::string data_dir)
+        : _sh(sh), _id(id), _data_dir(std::move(data_dir)), _dir(_data_dir + "/" + chain_dir_name(id)) {}
+
+    unsigned id() const { return _id; }
+    // Main thread, before the shards use the chain.
+    Status recover();
+    // Appends the whole queue of `from` (a chain of a shard that no longer
+    // exists) to this chain, syncs, and deletes `from`'s files.
+    Status adopt(Chain& from, const std::string& checkpoint_dir, const std::string& backup_dir);
+    void attach(Shard& shard);  // on the shard: arm timers
+    void detach();              // on the shard: final sync and checkpoint, timers off
+
+    Status append_events(const std::vector<EventSpan>& spans, uint32_t count, int64_t time_ms);
+    Status append_take(const std::vector<SeqRange>& ranges);
+    // Removes events from the queue head into `batch`, appending what was
+    // taken to `pieces`. Returns how many.
+    uint32_t take(uint32_t want, EventBatch& batch, std::vector<run>& pieces);
+    void untake(std::vector<run>& pieces);  // rollback: back to the head, in order
+    void consumed(const std::vector<run>& pieces);
+
+    uint64_t queued() const { return _queued.load(std::memory_order_relaxed); }
+    void add_listener(std::function<void()> fn) { _listeners.push_back(std::move(fn)); }
+    void notify() {
+        for (auto& fn : _listeners) fn();
+    }
+    uint64_t commit_mark() const { return _commits; }
+    void when_durable(uint64_t mark, std::function<void()> fn);
+
+private:
+    Result<uint64_t> room_for(uint64_t len);
+    Status next_segment();
+    void recycle(std::unique_ptr<Segment> seg);
+    void dirtied(Segment* s, uint64_t bytes);
+    void maybe_sync();
+    void start_sync();
+    void sync_done(uint64_t target, int err, std::vector<Segment*> segs);
+    void sync_now();  // blocking: at detach and adopt
+    void checkpoint();
+    void arm_checkpoint_timer();
+    void arm_fsync_timer();
+    void add_queued(int64_t d) { _queued.store(uint64_t(int64_t(queued()) + d), std::memory_order_relaxed); }
+    Segment* write_seg() { return _live.empty() ? nullptr : _live.back().get(); }
+
+    file_shared& _sh;
+    const unsigned _id;
+    const std::string _data_dir, _dir;
+    Shard* _shard = nullptr;
+
+    std::deque<std::unique_ptr<Segment>> _live;  // index order; back() is written
+    std::deque<std::unique_ptr<Segment>> _free;
+    uint64_t _next_index = 1, _next_seq = 0, _write_off = 0;
+
+    std::deque<run> _queue;
+    std::atomic<uint64_t> _queued{0};
+    std::vector<std::function<void()>> _listeners;
+    uint64_t _low = 0;                        // every seq below is consumed
+    std::map<uint64_t, uint64_t> _consumed;   // consumed ranges above _low: first -> end
+
+    // Group commit.
+    uint64_t _commits = 0, _durable = 0;
+    std::vector<Segment*> _dirty;
+    uint64_t _unsynced_bytes = 0;
+    int64_t _oldest_unsynced_us = 0;
+    int _syncs_in_flight = 0;
+    TimerId _group_timer = 0, _checkpoint_timer = 0, _fsync_timer = 0;
+    std::deque<std::pair<uint64_t, std::function<void()>>> _waiters;
+    bool _checkpoint_due = false;
+    uint64_t _checkpointed_low = UINT64_MAX;
+
+    friend class FileChannel;
+};
+
+Status Chain::recover() {
+    if (Status st = make_dirs(_dir); !st) return st;
+    const auto& o = _sh.opts;
+    std::vector<uint64_t> found = list_segments(_dir);
+    for (uint64_t idx : found) {
+        std::string path = _dir + "/" + segment_file_name(idx);
+        auto seg = Segment::open(path, true);
+        SegmentHeader h;
+        Status st = seg ? decode_header(seg.value()->bytes(), h) : seg.status();
+        if (st && (h.index != idx || h.chain != _id))
+            st = Status(errc::corrupt, "header names chain " + std::to_string(h.chain) + " segment " + std::to_string(h.index));
+        _next_index = std::max(_next_index, idx + 1);
+        if (!st) {
+            log_warn("file channel %s: %s: %s; left alone", o.name.c_str(), path.c_str(), st.message().c_str());
+            continue;
+        }
+        seg.value()->header = h;
+        if (h.state == segment_state::free)
+            _free.push_back(std::move(seg.value()));
+        else
+            _live.push_back(std::move(seg.value()));
+    }
+
+    // The checkpoint, if one is usable.
+    Checkpoint cp;
+    bool have_cp = false;
+    std::string why = "none";
+    for (const std::string& dir : {o.checkpoint_dir, o.backup_checkpoint_dir}) {
+        if (dir.empty() || have_cp) continue;
+        std::string path = dir + "/checkpoint-" + std::to_string(_id);
+        auto bytes = read_small_file(path, checkpoint_size);
+        if (!bytes) continue;
+        Status st = decode_checkpoint(bytes.value(), cp);
+        if (st && cp.chain != _id) st = Status(errc::corrupt, "checkpoint of another chain");
+        if (st && !_live.empty() &&
+            std::none_of(_live.begin(), _live.end(), [&](auto& seg) { return seg->header.index == cp.segment_index; }))
+            st = Status(errc::corrupt, "its segment " + std::to_string(cp.segment_index) + " is gone");
+        if (st) {
+            have_cp = true;
+        } else {
+            why = path + ": " + st.message();
+        }
+    }
+    if (!have_cp && !_live.empty())
+        log_warn("file channel %s: chain %u: no usable checkpoint (%s); replaying every live segment", o.name.c_str(), _id,
+                 why.c_str());
+    if (!have_cp) cp = Checkpoint{};
+
+    // Live segments before the checkpoint's hold only consumed events.
+    while (have_cp && !_live.empty() && _live.front()->header.index < cp.segment_index) {
+        auto seg = std::move(_live.front());
+        _live.pop_front();
+        recycle(std::move(seg));
+    }
+
+    // Scan: segments [0, end_seg) are the log.
+    std::vector<run> runs;
+    std::vector<SeqRange> takes;
+    uint64_t records = 0;
+    size_t end_seg = _live.size();
+    std::string bad, bad_path;
+    uint64_t bad_offset = 0;
+    if (!_live.empty()) _next_seq = _live.front()->header.first_seq;
+    for (size_t i = 0; i < _live.size(); i++) {
+        Segment& seg = *_live[i];
+        if (seg.header.first_seq != _next_seq) {
+            bad = "segment starts at seq " + std::to_string(seg.header.first_seq) + ", expected " + std::to_string(_next_seq);
+            bad_path = seg.path();
+            end_seg = i;  // writing goes on where the previous segment ended
+            break;
+        }
+        // Version 1 checkpoints name a segment, and the scan covers all of it.
+        ScanEnd end = scan_segment(seg.bytes(), seg.header.index, header_size, _next_seq, [&](const Record& r) {
+            records++;
+            if (r.type == record_type::take) {
+                decode_take(r, takes);
+                return;
+            }
+            if (r.seq + r.count <= cp.low) return;
+            run rn{&seg, r.offset + record_header_size, r.seq, r.count, r.time_ms};
+            if (rn.seq < cp.low) {
+                uint32_t skip = uint32_t(cp.low - rn.seq);
+                bool ok = skip_events(seg.bytes(), rn.off, skip);
+                SLUICE_ASSERT(ok, "an events record with a good CRC does not decode");
+                rn.seq += skip;
+                rn.count -= skip;
+            }
+            runs.push_back(rn);
+        });
+        _write_off = end.offset;
+        if (!end.bad.empty()) {
+            bad = end.bad;
+            bad_path = seg.path();
+            bad_offset = end.offset;
+            // Truncate: the bad record's length becomes the end of the log.
+            if (end.offset + 8 <= seg.size()) std::memset(seg.data() + end.offset, 0, 8);
+            end_seg = i + 1;
+            break;
+        }
+    }
+    if (!bad.empty()) {
+        log_warn("file channel %s: chain %u: %s offset %llu: %s; the log ends there (%zu segment(s) from there on "
+                 "skipped)",
+                 o.name.c_str(), _id, bad_path.c_str(), (unsigned long long)bad_offset, bad.c_str(),
+                 _live.size() - end_seg);
+        while (_live.size() > end_seg) {
+            auto seg = std::move(_live.back());
+            _live.pop_back();
+            recycle(std::move(seg));
+        }
+    }
+    if (_live.empty()) {
+        _next_seq = std::max(_next_seq, cp.low);
+        _write_off = 0;
+    }
+
+    // What is left: the runs minus the consumed ranges.
+    std::sort(takes.begin(), takes.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    size_t t = 0;
+    for (run rn : runs) {
+        while (rn.count > 0) {
+            while (t < takes.size() && takes[t].first + takes[t].n <= rn.seq) t++;
+            if (t < takes.size() && takes[t].first <= rn.seq) {
+                uint32_t skip = uint32_t(std::min<uint64_t>(takes[t].first + takes[t].n - rn.seq, rn.count));
+                bool ok = skip_events(rn.seg->bytes(), rn.off, skip);
+                SLUICE_ASSERT(ok, "an events record with a good CRC does not decode");
+                rn.seq += skip;
+                rn.count -= skip;
+                continue;
+            }
+            uint32_t keep = rn.count;
+            if (t < takes.size() && takes[t].first < rn.seq + rn.count) keep = uint32_t(takes[t].first - rn.seq);
+            run part = rn;
+            part.count = keep;
+            _queue.push_back(part);
+            part.seg->live_events += keep;
+            bool ok = skip_events(rn.seg->bytes(), rn.off, keep);
+            SLUICE_ASSERT(ok, "an events record with a good CRC does not decode");
+            rn.seq += keep;
+            rn.count -= keep;
+        }
+    }
+    _low = _queue.empty() ? _next_seq : _queue.front().seq;
+    for (auto& r : takes)
+        if (r.first > _low) _consumed[r.first] = std::max(_consumed[r.first], r.first + r.n);
+    uint64_t n = 0;
+    for (auto& r : _queue) n += r.count;
+    add_queued(int64_t(n));
+    _sh.used_events.fetch_add(int64_t(n));
+    if (!_live.empty() || n > 0)
+        log_info("file channel %s: chain %u: recovered %llu events (%llu records, %zu live segments, scan from %s)",
+                 o.name.c_str(), _id, (unsigned long long)n, (unsigned long long)records, _live.size(),
+                 have_cp ? "checkpoint" : "the oldest segment");
+    // Segments whose events are all consumed (before the first that holds
+    // one) go back to the free list once a checkpoint says so.
+    _checkpoint_due = true;
+    return Status::ok();
+}
+
+Result<uint64_t> Chain::room_for(uint64_t len) {
+    Segment* seg = write_seg();
+    if (!seg || _write_off + len > seg->size()) {
+        if (Status st = next_segment(); !st) return st;
+        seg = write_seg();
+        if (len > seg->size() - header_size)
+            return Status(errc::invalid_argument, "a transaction of " + std::to_string(len) +
+                                                      " bytes does not fit in a segment of maxFileSize " +
+                                                      std::to_string(seg->size()) + " [channel=" + _sh.opts.name + "]");
+    }
+    uint64_t off = _write_off;
+    // The log must keep ending in a zero length (a recycled segment holds old records).
+    uint64_t after = align8(off + len);
+    if (after + 8 <= seg->size()) std::memset(seg->data() + after, 0, 8);
+    return off;
+}
+
+Status Chain::next_segment() {
+    const auto& o = _sh.opts;
+    SegmentHeader h{_id, _next_index, _next_seq, o.max_file_size, segment_state::live};
+    std::string path = _dir + "/" + segment_file_name(_next_index);
+    std::unique_ptr<Segment> seg;
+    if (!_free.empty()) {
+        seg = std::move(_free.front());
+        _free.pop_front();
+        if (Status st = seg->rename_to(path); !st) {
+            _free.push_front(std::move(seg));
+            return st;
+        }
+        h.file_size = seg->size();
+        std::memset(seg->data() + header_size, 0, 8);
+        seg->set_header(h);
+    } else {
+        struct statvfs vfs {};
+        if (::statvfs(_dir.c_str(), &vfs) == 0) {
+            int64_t usable = int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize);
+            int64_t required = o.min_required_space + int64_t(o.max_file_size);
+            if (usable < required) {
+                log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
+                          o.name.c_str(), (long long)usable, (long long)required);
+                return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
+            }
+        }
+        auto created = Segment::create(path, h);
+        if (!created) {
+            log_error("file channel %s: %s", o.name.c_str(), created.status().message().c_str());
+            return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
+        }
+        seg = std::move(created.value());
+        seg->prefault();
+    }
+    _next_index++;
+    _live.push_back(std::move(seg));
+    _write_off = header_size;
+    return Status::ok();
+}
+
+void Chain::recycle(std::unique_ptr<Segment> seg) {
+    SegmentHeader h = seg->header;
+    h.state = segment_state::free;
+    h.first_seq = 0;
+    seg->set_header(h);
+    seg->live_events = 0;
+    _free.push_back(std::move(seg));
+}
+
+Status Chain::append_events(const std::vector<EventSpan>& spans, uint32_t count, int64_t time_ms) {
+    uint64_t len = events_record_length(spans);
+    if (len > UINT32_MAX)
+        return Status(errc::invalid_argument, "a transaction of " + std::to_string(len) + " bytes is too large [channel=" + _sh.opts.name + "]");
+    auto off = room_for(len);
+    if (!off) return off.status();
+    Segment* seg = write_seg();
+    write_events_record(seg->data() + off.value(), seg->header.index, _next_seq, time_ms, spans, count, uint32_t(len));
+    _queue.push_back(run{seg, off.value() + record_header_size, _next_seq, count, time_ms});
+    seg->live_events += count;
+    _next_seq += count;
+    _write_off = align8(off.value() + len);
+    add_queued(count);
+    dirtied(seg, len);
+    _commits++;
+    if (_sh.opts.fsync_per_transaction)
+        maybe_sync();
+    else
+        _durable = _commits;  // acknowledged at commit; synced every fsyncInterval
+    return Status::ok();
+}
+
+Status Chain::append_take(const std::vector<SeqRange>& ranges) {
+    uint64_t len = take_record_length(ranges.size());
+    auto off = room_for(len);
+    if (!off) return off.status();
+    Segment* seg = write_seg();
+    write_take_record(seg->data() + off.value(), seg->header.index, ranges);
+    _write_off = align8(off.value() + len);
+    // Not waited for: a lost take record means a redelivery, never a loss.
+    dirtied(seg, len);
+    return Status::ok();
+}
+
+uint32_t Chain::take(uint32_t want, EventBatch& batch, std::vector<run>& pieces) {
+    uint32_t got = 0;
+    while (got < want && !_queue.empty()) {
+        run& head = _queue.front();
+        uint32_t n = std::min(want - got, head.count);
+        run piece = head;
+        piece.count = n;
+        bool ok = decode_events(head.seg->bytes(), head.off, n, batch);
+        SLUICE_ASSERT(ok, "a committed events record does not decode");
+        pieces.push_back(piece);
+        head.seq += n;
+        head.count -= n;
+        if (head.count == 0) _queue.pop_front();
+        got += n;
+    }
+    add_queued(-int64_t(got));
+    return got;
+}
+
+void Chain::untake(std::vector<run>& pieces) {
+    uint64_t n = 0;
+    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+        // Rejoin the head run when this piece is what was cut from it.
+        if (!_queue.empty() && _queue.front().seg == it->seg && _queue.front().seq == it->seq + it->count) {
+            _queue.front().off = it->off;
+            _queue.front().seq = it->seq;
+            _queue.front().count += it->count;
+        } else {
+            _queue.push_front(*it);
+        }
+        n += it->count;
+    }
+    pieces.clear();
+    add_queued(int64_t(n));
+}
+
+void Chain::consumed(const std::vector<run>& pieces) {
+    for (const auto& p : pieces) {
+        p.seg->live_events -= p.count;
+        if (p.seq == _low) {
+            _low += p.count;
+        } else {
+            _consumed[p.seq] = p.seq + p.count;
+        }
+        while (!_consumed.empty() && _consumed.begin()->first <= _low) {
+            _low = std::max(_low, _consumed.begin()->second);
+            _consumed.erase(_consumed.begin());
+        }
+    }
+    // A consumed segment at the front is freed by the next checkpoint:
+    // take it soon rather than at checkpointInterval.
+    if (_live.size() > 1 && _live.front()->live_events == 0 && !_checkpoint_due && _shard) {
+        _checkpoint_due = true;
+        auto self = weak_from_this();
+        _shard->defer([self] {
+            if (auto c = self.lock()) c->checkpoint();
+        });
+    }
+}
+
+void Chain::when_durable(uint64_t mark, std::function<void()> fn) {
+    if (mark <= _durable) return fn();
+    _waiters.emplace_back(mark, std::move(fn));
+}
+
+void Chain::dirtied(Segment* s, uint64_t bytes) {
+    if (std::find(_dirty.begin(), _dirty.end(), s) == _dirty.end()) _dirty.push_back(s);
+    if (_unsynced_bytes == 0) _oldest_unsynced_us = monotonic_us();
+    _unsynced_bytes += bytes;
+}
+
+// A sync starts when none runs; while one runs, commits gather for the next,
+// which starts early only when the group reaches commitGroupBytes or its
+// oldest commit has waited commitGroupDelay.
+void Chain::maybe_sync() {
+    if (_dirty.empty() || !_shard || _durable == _commits) return;
+    const auto& o = _sh.opts;
+    int64_t waited = monotonic_us() - _oldest_unsynced_us;
+    if (_syncs_in_flight == 0 || _unsynced_bytes >= o.group_bytes || waited >= o.group_delay_us) {
+        start_sync();
+        return;
+    }
+    if (_group_timer) return;
+    auto self = weak_from_this();
+    _group_timer = _shard->add_timer(o.group_delay_us - waited, [self] {
+        if (auto c = self.lock()) {
+            c->_group_timer = 0;
+            c->maybe_sync();
+        }
+    });
+}
+
+void Chain::start_sync() {
+    std::vector<Segment*> segs = std::move(_dirty);
+    _dirty.clear();
+    _unsynced_bytes = 0;
+    _syncs_in_flight++;
+    uint64_t target = _commits;
+    struct pending {
+        size_t left;
+        int err = 0;
+    };
+    auto p = std::make_shared<pending>(pending{segs.size()});
+    auto self = weak_from_this();
+    for (Segment* s : segs) {
+        _shard->reactor().sync_data(s->fd(), [self, p, target, segs](int res) {
+            if (res < 0 && p->err == 0) p->err = -res;
+            if (--p->left > 0) return;
+            if (auto c = self.lock()) c->sync_done(target, p->err, segs);
+        });
+    }
+}
+
+void Chain::sync_done(uint64_t target, int err, std::vector<Segment*> segs) {
+    _syncs_in_flight--;
+    if (err != 0) {
+        // Nothing is acknowledged until a sync succeeds; try again shortly.
+        log_error("file channel %s: fdatasync: %s; retrying", _sh.opts.name.c_str(), strerror(err));
+        for (Segment* s : segs)
+            if (std::find(_dirty.begin(), _dirty.end(), s) == _dirty.end()) _dirty.push_back(s);
+        auto self = weak_from_this();
+        _shard->add_timer(sync_retry_us, [self] {
+            if (auto c = self.lock()) c->maybe_sync();
+        });
+        return;
+    }
+    _durable = std::max(_durable, target);
+    while (!_waiters.empty() && _waiters.front().first <= _durable) {
+        auto fn = std::move(_waiters.front().second);
+        _waiters.pop_front();
+        fn();
+    }
+    maybe_sync();
+}
+
+void Chain::sync_now() {
+    for (Segment* s : _dirty) {
+        if (::fdatasync(s->fd()) != 0)
+            log_error("file channel %s: fdatasync %s: %s", _sh.opts.name.c_str(), s->path().c_str(), strerror(errno));
+    }
+    _dirty.clear();
+    _unsynced_bytes = 0;
+    _durable = _commits;
+}
+
+void Chain::checkpoint() {
+    _checkpoint_due = false;
+    const auto& o = _sh.opts;
+    // The segment holding _low: the first with an event not consumed.
+    size_t keep = 0;
+    while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
+    if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
+    // What the checkpoint points at must be on disk before it.
+    for (Segment* s : _dirty) ::fdatasync(s->fd());
+    _dirty.clear();
+    _unsynced_bytes = 0;
+    Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
+    std::string bytes = encode_checkpoint(cp);
+    std::string name = "checkpoint-" + std::to_string(_id);
+    if (Status st = write_file_atomically(o.checkpoint_dir, name, bytes); !st) {
+        _sh.checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+        log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
+        return;  // nothing is recycled without a checkpoint
+    }
+    if (o.dual_checkpoints) {
+        if (Status st = write_file_atomically(o.backup_checkpoint_dir, name, bytes); !st) {
+            _sh.backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+            log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
+        }
+    }
+    _checkpointed_low = _low;
+    for (size_t i = 0; i < keep; i++) {
+        auto seg = std::move(_live.front());
+        _live.pop_front();
+        recycle(std::move(seg));
+    }
+}
+
+void Chain::attach(Shard& shard) {
+    _shard = &shard;
+    arm_checkpoint_timer();
+    if (!_sh.opts.fsync_per_transaction) arm_fsync_timer();
+    if (_checkpoint_due) checkpoint();
+}
+
+void Chain::arm_checkpoint_timer() {
+    auto self = weak_from_this();
+    _checkpoint_timer = _shard->add_timer(_sh.opts.checkpoint_interval_ms * 1000, [self] {
+        if (auto c = self.lock()) {
+            c->checkpoint();
+            c->arm_checkpoint_timer();
+        }
+    });
+}
+
+void Chain::arm_fsync_timer() {
+    auto self = weak_from_this();
+    _fsync_timer = _shard->add_timer(_sh.opts.fsync_interval_ms * 1000, [self] {
+        if (auto c = self.lock()) {
+            if (!c->_dirty.empty() && c->_syncs_in_flight == 0) c->start_sync();
+            c->arm_fsync_timer();
+        }
+    });
+}
+
+void Chain::detach() {
+    if (!_shard) return;
+    for (TimerId* t : {&_group_timer, &_checkpoint_timer, &_fsync_timer}) {
+        if (*t) _shard->cancel_timer(*t);
+        *t = 0;
+    }
+    sync_now();
+    if (_sh.opts.checkpoint_on_close) {
+        _checkpointed_low = UINT64_MAX;
+        checkpoint();
+    }
+    // Nobody is left to acknowledge to (the sources stopped first).
+    _waiters.clear();
+    _shard = nullptr;
+}
+
+Status Chain::adopt(Chain& from, const std::string& checkpoint_dir, const std::string& backup_dir) {
+    uint64_t moved = 0;
+    const uint32_t per_record = std::max<uint32_t>(1, _sh.opts.tx_capacity);
+    while (!from._queue.empty()) {
+        auto batch = std::make_shared<EventBatch>();
+        std::vector<run> pieces;
+        int64_t time_ms = from._queue.front().time_ms;
+        uint32_t n = from.take(per_record, *batch, pieces);
+        if (Status st = append_events({EventSpan{batch, 0, n}}, n, time_ms); !st) return st;
+        moved += n;
+    }
+    sync_now();
+    for (auto* list : {&from._live, &from._free}) {
+        for (auto& s : *list) ::unlink(s->path().c_str());
+        list->clear();
+    }
+    ::rmdir(from._dir.c_str());
+    for (const std::string& dir : {checkpoint_dir, backup_dir})
+        if (!dir.empty()) ::unlink((dir + "/checkpoint-" + std::to_string(from._id)).c_str());
+    log_info("file channel %s: chain %u (no such shard now): %llu events moved to chain %u", _sh.opts.name.c_str(),
+             from._id, (unsigned long long)moved, _id);
+    return Status::ok();
+}
+
+// ------------------------------------------------------------------ channel
+
+class FileChannel final : public Channel {
+public:
+    FileChannel(ChannelContext& ctx, file_options opts)
+        : Channel(ctx.settings.name(), ctx.shards), _opts(std::move(opts)), _sh{_opts, ctx.counters},
+          _runtime(ctx.runtime) {
+        ctx.counters.set_gauges([this](auto& out) {
+            uint64_t size = uint64_t(std::max<int64_t>(0, _sh.used_events.load(std::memory_order_relaxed)));
+            out.emplace_back("ChannelSize", std::to_string(size));
+            out.emplace_back("ChannelCapacity", std::to_string(_opts.capacity));
+            out.emplace_back("ChannelFillPercentage", java_double(double(size) * 100.0 / double(_opts.capacity)));
+            out.emplace_back("Open", _open.load() ? "true" : "false");
+            out.emplace_back("Unhealthy", "0");
+            out.emplace_back("Closed", _open.load() ? "0" : "1");
+            out.emplace_back("EventPutErrorCount", std::to_string(_sh.put_errors.load()));
+            out.emplace_back("EventTakeErrorCount", std::to_string(_sh.take_errors.load()));
+            out.emplace_back("CheckpointWriteErrorCount", std::to_string(_sh.checkpoint_errors.load()));
+            out.emplace_back("CheckpointBackupWriteErrorCount", std::to_string(_sh.backup_checkpoint_errors.load()));
+        });
+    }
+    ~FileChannel() override {
+        for (int fd : _locks) ::close(fd);
+    }
+
+    Status start() override;
+    void stop() override;
+    std::unique_ptr<PutTransaction> begin_put(unsigned shard) override;
+    std::unique_ptr<TakeTransaction> begin_take(unsigned shard) override;
+    void on_available(unsigned shard, std::function<void()> fn) override { _chains[shard]->add_listener(std::move(fn)); }
+    uint32_t transaction_capacity() const override { return _opts.tx_capacity; }
+    int64_t keep_alive_ms() const override { return _opts.keep_alive_ms; }
+    uint64_t size() const override { return uint64_t(std::max<int64_t>(0, _sh.used_events.load(std::memory_order_relaxed))); }
+    uint64_t slice_size(unsigned shard) const override { return _chains[shard]->queued(); }
+    uint64_t commit_mark(unsigned shard) const override { return _chains[shard]->commit_mark(); }
+    void when_durable(unsigned shard, uint64_t mark, std::function<void()> fn) override {
+        _chains[shard]->when_durable(mark, std::move(fn));
+    }
+
+private:
+    friend class FilePut;
+    friend class FileTake;
+    Status lock(const std::string& dir);
+
+    file_options _opts;
+    file_shared _sh;
+    Runtime* _runtime;
+    std::vector<std::shared_ptr<Chain>> _chains;
+    std::vector<int> _locks;
+    std::atomic<bool> _open{false};
+};
+
+Status FileChannel::lock(const std::string& dir) {
+    if (Status st = make_dirs(dir); !st) return Status(st.code(), st.message() + " [channel=" + _opts.name + "]");
+    std::string path = dir + "/in_use.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return io_error("open " + path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return Status(errc::resource, "Cannot lock " + dir + ". The directory is already locked. [channel=" + _opts.name + "]");
+    }
+    _locks.push_back(fd);
+    return Status::ok();
+}
+
+Status FileChannel::start() {
+    if (!_runtime) return Status(errc::invalid_argument, "file channel " + _opts.name + ": no runtime");
+    std::vector<std::string> dirs = {_opts.checkpoint_dir};
+    if (_opts.dual_checkpoints) dirs.push_back(_opts.backup_checkpoint_dir);
+    for (auto& d : _opts.data_dirs)
+        if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+    for (auto& d : dirs)
+        if (Status st = lock(d); !st) return st;
+    unsigned shards = this->shards();
+    size_t ndirs = _opts.data_dirs.size();
+    for (unsigned c = 0; c < shards; c++) {
+        auto chain = std::make_shared<Chain>(_sh, c, _opts.data_dirs[c % ndirs]);
+        if (Status st = chain->recover(); !st) return st;
+        _chains.push_back(std::move(chain));
+    }
+    // Chains of shards that do not exist now (fewer shards than last time).
+    for (size_t i = 0; i < ndirs; i++) {
+        for (unsigned c : list_chains(_opts.data_dirs[i])) {
+            if (c < shards || c % ndirs != i) continue;
+            Chain orphan(_sh, c, _opts.data_dirs[i]);
+            if (Status st = orphan.recover(); !st) return st;
+            if (Status st = _chains[c % shards]->adopt(orphan, _opts.checkpoint_dir, _opts.backup_checkpoint_dir); !st) return st;
+        }
+    }
+    _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->attach(shard); });
+    _open = true;
+    return Status::ok();
+}
+
+void FileChannel::stop() {
+    if (!_open.exchange(false)) return;
+    _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->detach(); });
+}
+
+class FilePut final : public PutTransaction {
+public:
+    FilePut(FileChannel& ch, unsigned shard) : _ch(ch), _shard(shard) {}
+    ~FilePut() override { rollback(); }
+
+    Status put(const EventSpan& span) override {
+        _ch._sh.counters.add(_shard, channel_counter::event_put_attempt, span.size());
+        if (_count + span.size() > _ch._opts.tx_capacity) {
+            return Status(errc::channel_full, "Put queue for FileBackedTransaction of capacity " +
+                                                  std::to_string(_ch._opts.tx_capacity) +
+                                                  " full, consider committing more frequently, increasing capacity "
+                                                  "or increasing thread count. [channel=" + _ch._opts.name + "]");
+        }
+        if (span.size() == 0) return Status::ok();
+        if (_spans.empty()) _time_ms = span.batch->received_ms();
+        _spans.push_back(span);
+        _count += span.size();
+        return Status::ok();
+    }
+
+    Status commit() override {
+        if (_count == 0) return Status::ok();
+        if (!_ch._open.load(std::memory_order_relaxed))
+            return Status(errc::closed, "Channel closed [channel=" + _ch._opts.name + "]");
+        if (!reserve(_ch._sh.used_events, _count, _ch._opts.capacity))
+            return Status(errc::channel_full, full_text(_ch._opts.name));
+        Chain& chain = *_ch._chains[_shard];
+        if (Status st = chain.append_events(_spans, _count, _time_ms); !st) {
+            _ch._sh.used_events.fetch_sub(_count, std::memory_order_relaxed);
+            _ch._sh.put_errors.fetch_add(1, std::memory_order_relaxed);
+            return st;
+        }
+        _ch._sh.counters.add(_shard, channel_counter::event_put_success, _count);
+        _spans.clear();
+        _count = 0;
+        chain.notify();
+        return Status::ok();
+    }
+
+    void rollback() override {
+        _spans.clear();
+        _count = 0;
+    }
+    uint32_t size() const override { return _count; }
+
+private:
+    FileChannel& _ch;
+    unsigned _shard;
+    std::vector<EventSpan> _spans;
+    uint32_t _count = 0;
+    int64_t _time_ms = 0;
+};
+
+class FileTake final : public TakeTransaction {
+public:
+    FileTake(FileChannel& ch, unsigned shard) : _ch(ch), _shard(shard) {}
+    ~FileTake() override { rollback(); }
+
+    uint32_t take(uint32_t max) override {
+        uint32_t want = std::min(max, _ch._opts.tx_capacity - _count);
+        uint32_t got = 0;
+        if (want > 0 && _ch._chains[_shard]->queued() > 0) {
+            auto batch = std::make_shared<EventBatch>();
+            size_t first_piece = _pieces.size();
+            got = _ch._chains[_shard]->take(want, *batch, _pieces);
+            batch->set_received_ms(_pieces[first_piece].time_ms);
+            _spans.push_back(EventSpan{batch, 0, got});
+            _count += got;
+        }
+        _ch._sh.counters.add(_shard, channel_counter::event_take_attempt, got + (got < max ? 1 : 0));
+        return got;
+    }
+
+    const std::vector<EventSpan>& events() const override { return _spans; }
+    uint32_t size() const override { return _count; }
+
+    Status commit() override {
+        if (_count == 0) return Status::ok();
+        std::vector<SeqRange> ranges;
+        for (const auto& p : _pieces) {
+            if (!ranges.empty() && ranges.back().first + ranges.back().n == p.seq)
+                ranges.back().n += p.count;
+            else
+                ranges.push_back({p.seq, p.count});
+        }
+        Chain& chain = *_ch._chains[_shard];
+        if (Status st = chain.append_take(ranges); !st) {
+            _ch._sh.take_errors.fetch_add(1, std::memory_order_relaxed);
+            return Status(st.code(), "Take failed due to IO error [channel=" + _ch._opts.name + "]");
+        }
+        chain.consumed(_pieces);
+        _ch._sh.used_events.fetch_sub(_count, std::memory_order_release);
+        _ch._sh.counters.add(_shard, channel_counter::event_take_success, _count);
+        _pieces.clear();
+        _spans.clear();
+        _count = 0;
+        return Status::ok();
+    }
+
+    void rollback() override {
+        if (_count == 0) return;
+        Chain& chain = *_ch._chains[_shard];
+        chain.untake(_pieces);
+        _spans.clear();
+        _count = 0;
+        chain.notify();
+    }
+
+private:
+    FileChannel& _ch;
+    unsigned _shard;
+    std::vector<EventSpan> _spans;
+    std::vector<run> _pieces;
+    uint32_t _count = 0;
+};
+
+std::unique_ptr<PutTransaction> FileChannel::begin_put(unsigned shard) {
+    SLUICE_ASSERT(shard < _chains.size(), "no such shard");
+    return std::make_unique<FilePut>(*this, shard);
+}
+std::unique_ptr<TakeTransaction> FileChannel::begin_take(unsigned shard) {
+    SLUICE_ASSERT(shard < _chains.size(), "no such shard");
+    return std::make_unique<FileTake>(*this, shard);
+}
+
+// ------------------------------------------------------------------ descriptor
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); i++) {
+        if (i == s.size() || s[i] == ',') {
+            std::string part = s.substr(start, i - start);
+            size_t b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
+            if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+constexpr int64_t flume_max_file_size = 2146435071;
+constexpr int64_t min_required_space_floor = 1 << 20;
+
+}  // namespace
+
+ComponentDescriptor file_channel_descriptor() {
+    ComponentDescriptor d;
+    d.kind = ComponentKind::channel;
+    d.type = "file";
+    d.aliases = {"org.apache.flume.channel.file.FileChannel"};
+    d.description =
+        "Events kept on disk in memory-mapped segment files (docs/durable-format.md): a put is acknowledged "
+        "only once it is on disk, and a restart recovers every committed event not yet taken. A chain of "
+        "segments per shard; capacity holds for the channel as a whole.";
+    d.keys = {
+        {"checkpointDir", KeyType::string, "~/.flume/file-channel/checkpoint", false,
+         "Where the checkpoints (and a lock file) are kept."},
+        {"dataDirs", KeyType::string, "~/.flume/file-channel/data", false,
+         "Comma-separated directories for the segment files; shard i writes to the (i mod n)-th."},
+        {"useDualCheckpoints", KeyType::boolean, "false", false, "Also write every checkpoint to backupCheckpointDir."},
+        {"backupCheckpointDir", KeyType::string, "", false,
+         "Where the backup checkpoints go (required with useDualCheckpoints; must differ from checkpointDir)."},
+        {"compressBackupCheckpoint", KeyType::boolean, "false", false,
+         "Accepted for Flume compatibility; sluice's checkpoint is 52 bytes, so there is nothing to compress."},
+        {"checkpointOnClose", KeyType::boolean, "true", false, "Write a checkpoint when the channel stops."},
+        {"capacity", KeyType::integer, "1000000", false, "The most events the channel holds.", 1},
+        {"transactionCapacity", KeyType::integer, "10000", false, "The most events one transaction may put or take.", 1,
+         INT32_MAX},
+        {"checkpointInterval", KeyType::duration_ms, "30000", false,
+         "Time between checkpoints; a checkpoint is also taken as soon as a whole segment has been consumed, so "
+         "segments are recycled promptly."},
+        {"maxFileSize", KeyType::bytes, "67108864", false,
+         "Size of each segment file (at most 2146435071, at least 65536).", int64_t(seglog::min_file_size),
+         flume_max_file_size, {},
+         "Flume's default is 2146435071; sluice's segments are preallocated and pre-faulted, and smaller ones "
+         "are recycled sooner, so its default is 64 MiB."},
+        {"minimumRequiredSpace", KeyType::bytes, "524288000", false,
+         "Puts fail (and resume by themselves) while a new segment would leave less free space than this; at "
+         "least 1 MiB.", 0},
+        {"keep-alive", KeyType::duration_s, "3", false,
+         "How long a source waits for room before it fails; seconds, or 500ms."},
+        {"fsyncPerTransaction", KeyType::boolean, "true", false,
+         "Acknowledge a put only once it is on disk (commits are grouped into one sync). false: acknowledge at "
+         "commit and sync every fsyncInterval."},
+        {"fsyncInterval", KeyType::duration_s, "5", false, "Time between syncs when fsyncPerTransaction is false."},
+        {"commitGroupBytes", KeyType::bytes, "1048576", false,
+         "sluice: while a sync runs, the next one starts early once this many bytes are waiting for it.", 1},
+        {"commitGroupDelay", KeyType::duration_ms, "2", false,
+         "sluice: while a sync runs, the next one starts early once a commit has waited this long.", 0},
+        {"use-log-replay-v1", KeyType::boolean, "false", false, "Accepted for Flume compatibility; sluice has one replay."},
+        {"use-fast-replay", KeyType::boolean, "false", false, "Accepted for Flume compatibility; sluice has one replay."},
+        {"encryption.", KeyType::prefix, "", false, "Flume's encryption keys: not supported (a configuration error)."},
+    };
+    d.check = [](const ComponentSettings& s, std::vector<std::pair<std::string, std::string>>& problems) {
+        if (s.get_int("transactionCapacity") > s.get_int("capacity"))
+            problems.emplace_back("transactionCapacity", "transactionCapacity " + std::to_string(s.get_int("transactionCapacity")) +
+                                                             " exceeds capacity " + std::to_string(s.get_int("capacity")));
+        if (s.get_bool("useDualCheckpoints")) {
+            std::string backup = s.get_string("backupCheckpointDir");
+            if (backup.empty())
+                problems.emplace_back("backupCheckpointDir", "useDualCheckpoints needs backupCheckpointDir");
+            else if (expand_home(backup) == expand_home(s.get_string("checkpointDir")))
+                problems.emplace_back("backupCheckpointDir", "backupCheckpointDir must differ from checkpointDir");
+        }
+        if (split_commas(s.get_string("dataDirs")).empty()) problems.emplace_back("dataDirs", "no data directory given");
+        if (!s.get_prefixed("encryption.").empty())
+            problems.emplace_back(s.get_prefixed("encryption.").front().first.insert(0, "encryption."),
+                                  "file channel encryption is not supported");
+        if (s.get_duration_ms("checkpointInterval") <= 0)
+            problems.emplace_back("checkpointInterval", "checkpointInterval must be positive");
+    };
+    d.make_channel = [](ChannelContext& ctx) -> Result<std::unique_ptr<Channel>> {
+        const auto& s = ctx.settings;
+        file_options o;
+        o.name = s.name();
+        o.checkpoint_dir = expand_home(s.get_string("checkpointDir"));
+        o.dual_checkpoints = s.get_bool("useDualCheckpoints");
+        if (o.dual_checkpoints) o.backup_checkpoint_dir = expand_home(s.get_string("backupCheckpointDir"));
+        for (auto& dir : split_commas(s.get_string("dataDirs"))) o.data_dirs.push_back(expand_home(dir));
+        o.capacity = s.get_int("capacity");
+        o.tx_capacity = uint32_t(s.get_int("transactionCapacity"));
+        o.checkpoint_interval_ms = s.get_duration_ms("checkpointInterval");
+        o.max_file_size = uint64_t(s.get_int("maxFileSize")) & ~uint64_t(4095);
+        o.min_required_space = std::max<int64_t>(s.get_int("minimumRequiredSpace"), min_required_space_floor);
+        o.keep_alive_ms = s.get_duration_ms("keep-alive");
+        o.checkpoint_on_close = s.get_bool("checkpointOnClose");
+        o.fsync_per_transaction = s.get_bool("fsyncPerTransaction");
+        o.fsync_interval_ms = std::max<int64_t>(1, s.get_duration_ms("fsyncInterval"));
+        o.group_bytes = uint64_t(s.get_int("commitGroupBytes"));
+        o.group_delay_us = s.get_duration_ms("commitGroupDelay") * 1000;
+        return std::unique_ptr<Channel>(new FileChannel(ctx, std::move(o)));
+    };
+    return d;
+}
+
+}  // namespace sluice
