@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/agent.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -294,10 +295,15 @@ uint64_t Agent::stop() {
             log_warn("a stream did not finish its last batches in time");
     }
 
-    // 3. Drain: the sink runners keep going until the channels are empty.
+    // 3. Drain: the sink runners keep going until the channels they read are
+    //    empty (a channel nothing reads keeps its events: a durable one on disk).
+    std::vector<Channel*> drained;
+    for (auto& vk : _topology->sinks) drained.push_back(channel(vk.settings.get_string("channel")));
+    for (auto& st : _streams) drained.push_back(st.input);
     auto left = [&] {
         uint64_t n = 0;
-        for (auto& [name, c] : _channels) n += c->size();
+        for (auto& [name, c] : _channels)
+            if (std::find(drained.begin(), drained.end(), c.get()) != drained.end()) n += c->size();
         return n;
     };
     while (left() > 0 && monotonic_us() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));

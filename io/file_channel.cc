@@ -178,6 +178,7 @@ private:
     TimerId _group_timer = 0, _checkpoint_timer = 0, _fsync_timer = 0;
     std::deque<std::pair<uint64_t, std::function<void()>>> _waiters;
     bool _checkpoint_due = false;
+    int64_t _space_logged_us = INT64_MIN / 2;
     uint64_t _checkpointed_low = UINT64_MAX;
 
     friend class FileChannel;
@@ -199,6 +200,9 @@ Status Chain::recover() {
             log_warn("file channel %s: %s: %s; left alone", o.name.c_str(), path.c_str(), st.message().c_str());
             continue;
         }
+        if (h.file_size != seg.value()->size())
+            log_warn("file channel %s: %s is %llu bytes, its header says %llu (truncated?)", o.name.c_str(), path.c_str(),
+                     (unsigned long long)seg.value()->size(), (unsigned long long)h.file_size);
         seg.value()->header = h;
         if (h.state == segment_state::free)
             _free.push_back(std::move(seg.value()));
@@ -380,8 +384,13 @@ Status Chain::next_segment() {
             int64_t usable = int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize);
             int64_t required = o.min_required_space + int64_t(o.max_file_size);
             if (usable < required) {
-                log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
-                          o.name.c_str(), (long long)usable, (long long)required);
+                // Every put fails now: say so once a second, not once a put.
+                int64_t now = monotonic_us();
+                if (now - _space_logged_us >= 1000000) {
+                    _space_logged_us = now;
+                    log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
+                              o.name.c_str(), (long long)usable, (long long)required);
+                }
                 return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
             }
         }

@@ -121,9 +121,6 @@ Status decode_header(std::string_view b, SegmentHeader& h) {
     if (state != uint32_t(segment_state::live) && state != uint32_t(segment_state::free))
         return Status(errc::corrupt, "segment state " + std::to_string(state) + " unknown");
     h.state = segment_state(state);
-    if (h.file_size != b.size())
-        return Status(errc::corrupt, "segment is " + std::to_string(b.size()) + " bytes, its header says " +
-                                         std::to_string(h.file_size));
     return Status::ok();
 }
 

@@ -37,7 +37,9 @@ struct SegmentHeader {
 };
 // Writes the 48 header bytes (the rest of the 4 KiB page stays as it is).
 void encode_header(const SegmentHeader& h, char* out);
-// Ok, or (corrupt, why) for a header that is not a valid segment header.
+// Ok, or (corrupt, why) for a header that is not a valid segment header. A
+// file shorter than its header's file_size (truncated) still decodes: its
+// records are scanned as far as they go.
 Status decode_header(std::string_view bytes, SegmentHeader& out);
 
 // What a good record holds; `payload` points into the scanned bytes.

@@ -326,9 +326,8 @@ public:
         while (size_t(std::count(out.begin(), out.end(), '\n')) < n && !_eof) {
             auto left = std::chrono::duration_cast<milliseconds>(deadline - clock_type::now());
             if (left.count() <= 0) break;
-            // One byte at a time would be slow; replies are short, and a
-            // line count is only asked for where the peer sends no more.
-            if (read_some(out, left, 1 << 16) == 0 && !_eof) break;
+            // Short slices: read_some waits for its whole `max` (or its timeout).
+            read_some(out, std::min(left, milliseconds(20)), 1 << 16);
         }
         return out;
     }

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: Apache-2.0
+// The durable `file` channel against the real agent binary
+// (docs/durable-format.md, reference/flume.md §8.2): acknowledged events
+// survive SIGKILL, recovery from corrupt, truncated and checkpoint-less
+// directories, lock conflicts, disk space, fewer shards after a restart, and
+// `sluice channel inspect`.
+#include <fcntl.h>
+#include <sys/statvfs.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "io/segment_log.h"
+#include "tests/integration/harness.h"
+
+namespace sluice_it {
+namespace {
+
+namespace fs = std::filesystem;
+
+class file_channel_test : public ::testing::TestWithParam<backend_param> {
+protected:
+    void SetUp() override {
+        _port = free_port();
+        _data = _dir.file("data");
+        _ckpt = _dir.file("ckpt");
+        _out = _dir.mkdir("out");
+    }
+
+    // netcat r1 -> file c1 (-> file_roll k1 into _out when with_sink).
+    std::string config(bool with_sink, const key_values& channel = {}) const {
+        std::string t;
+        auto line = [&](const std::string& k, const std::string& v) { t += k + " = " + v + "\n"; };
+        line("a1.sources", "r1");
+        line("a1.channels", "c1");
+        line("a1.sources.r1.type", "netcat");
+        line("a1.sources.r1.bind", "127.0.0.1");
+        line("a1.sources.r1.port", std::to_string(_port));
+        line("a1.sources.r1.channels", "c1");
+        line("a1.channels.c1.type", "file");
+        line("a1.channels.c1.checkpointDir", _ckpt);
+        line("a1.channels.c1.dataDirs", _data);
+        line("a1.channels.c1.maxFileSize", "1048576");
+        line("a1.channels.c1.minimumRequiredSpace", "1048576");
+        for (auto& [k, v] : channel) line("a1.channels.c1." + k, v);
+        if (with_sink) {
+            line("a1.sinks", "k1");
+            line("a1.sinks.k1.type", "file_roll");
+            line("a1.sinks.k1.channel", "c1");
+            line("a1.sinks.k1.sink.directory", _out);
+            line("a1.sinks.k1.sink.rollInterval", "0");
+        }
+        return t;
+    }
+
+    void start(agent_process& a, bool with_sink, const key_values& channel = {}, unsigned shards = 0) {
+        agent_options o;
+        o.backend = GetParam().backend;
+        o.shards = shards ? shards : GetParam().shards;
+        a.start(_dir.path(), config(with_sink, channel), o);
+        ASSERT_TRUE(a.wait_port(_port, seconds(20))) << "agent did not start\n" << a.stderr_text();
+    }
+
+    void stop(agent_process& a) {
+        exit_result r = a.stop(seconds(45));
+        ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+    }
+
+    // Sends lines first..first+n-1 as "e<k>" on `conns` connections and
+    // expects an OK for each.
+    void send_acked(int first, int n, int conns = 2) {
+        std::vector<tcp_client> cs;
+        for (int i = 0; i < conns; i++) cs.emplace_back(_port);
+        std::vector<std::string> texts(conns);
+        for (int k = first; k < first + n; k++) texts[k % conns] += "e" + std::to_string(k) + "\n";
+        for (int i = 0; i < conns; i++) ASSERT_TRUE(cs[i].send_all(texts[i]));
+        for (int i = 0; i < conns; i++) {
+            size_t lines = size_t(std::count(texts[i].begin(), texts[i].end(), '\n'));
+            std::string acks = cs[i].read_exact(lines * 3, seconds(30));
+            ASSERT_EQ(acks, repeat("OK\n", lines)) << "connection " << i;
+        }
+    }
+
+    static std::vector<int> numbers(const std::vector<std::string>& bodies) {
+        std::vector<int> out;
+        for (auto& b : bodies)
+            if (b.size() > 1 && b[0] == 'e') out.push_back(std::atoi(b.c_str() + 1));
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    static std::vector<int> range(int first, int n) {
+        std::vector<int> v(static_cast<size_t>(n));
+        for (int i = 0; i < n; i++) v[size_t(i)] = first + i;
+        return v;
+    }
+
+    std::vector<std::string> segments() const {
+        std::vector<std::string> out;
+        for (auto& chain : fs::directory_iterator(_data))
+            if (chain.is_directory())
+                for (auto& f : fs::directory_iterator(chain.path()))
+                    if (f.path().extension() == ".seg") out.push_back(f.path());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    exit_result inspect() const {
+        return run_command({sluice_binary(), "channel", "inspect", _data, _ckpt}, _dir.path(), {}, seconds(30));
+    }
+
+    temp_dir _dir;
+    int _port = 0;
+    std::string _data, _ckpt, _out;
+};
+
+// Records of a segment file, read with the format's own scanner; their
+// payloads point into `bytes`.
+std::vector<sluice::seglog::Record> records_of(const std::string& bytes) {
+    using namespace sluice::seglog;
+    SegmentHeader h;
+    EXPECT_TRUE(decode_header(bytes, h).is_ok());
+    std::vector<Record> out;
+    uint64_t seq = h.first_seq;
+    scan_segment(bytes, h.index, header_size, seq, [&](const Record& r) { out.push_back(r); });
+    return out;
+}
+
+void flip_byte(const std::string& path, uint64_t offset) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    char c;
+    ASSERT_EQ(::pread(fd, &c, 1, off_t(offset)), 1);
+    c = char(c ^ 0x5a);
+    ASSERT_EQ(::pwrite(fd, &c, 1, off_t(offset)), 1);
+    ::close(fd);
+}
+
+TEST_P(file_channel_test, acknowledged_events_are_delivered_and_checkpointed) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 5000));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 5000; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 5000));
+    exit_result r = inspect();
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("checkpoint: low seq"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ok: every CRC verified"), std::string::npos) << r.out;
+
+    // Nothing comes back after a clean stop.
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(count_output_lines(_out), 5000u);
+}
+
+TEST_P(file_channel_test, sigkill_keeps_every_committed_event_not_taken) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false));  // no sink: everything stays in the channel
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 3000, 3));
+    a.kill_now();
+    exit_result r = inspect();
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("queued"), std::string::npos);
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 3000; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 3000)) << "exactly once: no take happened before the kill";
+    EXPECT_NE(b.stderr_text().find("recovered"), std::string::npos);
+}
+
+// The crash test of the issue: numbered events with acks, SIGKILL at random
+// moments, restart; every acknowledged event reaches the sink at least once.
+TEST_P(file_channel_test, random_sigkills_lose_no_acknowledged_event) {
+    std::mt19937 rng(20261122);
+    std::set<int> acked;
+    int next = 0, rounds = 5;
+    uint64_t duplicates = 0;
+    for (int round = 0; round < rounds; round++) {
+        agent_process a;
+        // Small segments and frequent checkpoints: kills land mid-commit,
+        // mid-rollover and mid-checkpoint too.
+        ASSERT_NO_FATAL_FAILURE(start(a, true, {{"maxFileSize", "65536"}, {"checkpointInterval", "50"}}));
+        std::atomic<bool> stop_sending{false};
+        std::thread sender([&] {
+            while (!stop_sending) {
+                tcp_client c;
+                try {
+                    c.connect(_port, milliseconds(500));
+                } catch (...) {
+                    return;
+                }
+                while (!stop_sending) {
+                    std::string chunk;
+                    int first = next;
+                    for (int i = 0; i < 50; i++) chunk += "e" + std::to_string(next++) + "\n";
+                    if (!c.send_all(chunk, seconds(5))) return;
+                    std::string acks;
+                    c.read_some(acks, seconds(5), 150);
+                    while (acks.size() < 150 && !c.eof()) {
+                        if (c.read_some(acks, seconds(5), 150 - acks.size()) == 0) break;
+                    }
+                    // Every complete "OK\n" acknowledges the next event, in order.
+                    size_t oks = 0;
+                    while (oks * 3 + 3 <= acks.size() && acks.compare(oks * 3, 3, "OK\n") == 0) oks++;
+                    for (size_t i = 0; i < oks; i++) acked.insert(first + int(i));
+                    if (oks < 50) return;  // killed mid-chunk
+                }
+            }
+        });
+        std::this_thread::sleep_for(milliseconds(150 + rng() % 600));
+        a.kill_now();
+        stop_sending = true;
+        sender.join();
+    }
+    agent_process last;
+    ASSERT_NO_FATAL_FAILURE(start(last, true));
+    int total_acked = int(acked.size());
+    ASSERT_GT(total_acked, 0);
+    std::vector<int> got;
+    bool all = poll_until(
+        [&] {
+            got = numbers(read_output_bodies(_out));
+            std::set<int> have(got.begin(), got.end());
+            return std::includes(have.begin(), have.end(), acked.begin(), acked.end());
+        },
+        seconds(60), milliseconds(100));
+    ASSERT_NO_FATAL_FAILURE(stop(last));
+    got = numbers(read_output_bodies(_out));
+    std::set<int> have(got.begin(), got.end());
+    std::vector<int> missing;
+    std::set_difference(acked.begin(), acked.end(), have.begin(), have.end(), std::back_inserter(missing));
+    duplicates = got.size() - have.size();
+    EXPECT_TRUE(all && missing.empty()) << missing.size() << " acknowledged events lost, first "
+                                        << (missing.empty() ? -1 : missing.front());
+    std::cout << "[ crash    ] " << rounds << " SIGKILL rounds: " << total_acked << " events acknowledged, "
+              << have.size() << " distinct delivered, " << duplicates << " duplicates\n";
+}
+
+TEST_P(file_channel_test, flipped_byte_ends_the_log_there_and_inspect_reports_it) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {}, 1));  // one chain: one segment to damage
+    // Ten separate commits of 100 events: ten records.
+    for (int i = 0; i < 10; i++) ASSERT_NO_FATAL_FAILURE(send_acked(i * 100, 100, 1));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    auto segs = segments();
+    ASSERT_EQ(segs.size(), 1u);
+    std::string bytes = read_file(segs[0]);
+    auto recs = records_of(bytes);
+    ASSERT_GE(recs.size(), 10u);
+    // Damage the body of the 6th record.
+    uint64_t events_before = 0;
+    for (size_t i = 0; i < 5; i++) events_before += recs[i].count;
+    flip_byte(segs[0], recs[5].offset + recs[5].length - 3);
+
+    exit_result r = inspect();
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("CORRUPT at offset " + std::to_string(recs[5].offset) + ": record CRC mismatch"),
+              std::string::npos)
+        << r.out;
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, {}, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= events_before; }, seconds(20)));
+    std::this_thread::sleep_for(milliseconds(300));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, int(events_before)))
+        << "the records before the damage, and nothing after it";
+    EXPECT_NE(b.stderr_text().find("record CRC mismatch; the log ends there"), std::string::npos) << b.stderr_text();
+    // The channel goes on working.
+    ASSERT_NO_FATAL_FAILURE(send_acked(5000, 100, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= events_before + 100; }, seconds(20)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(inspect().code, 0) << "recovery truncated the log at the damage";
+}
+
+TEST_P(file_channel_test, truncated_segment_keeps_the_records_before_the_cut) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {}, 1));
+    for (int i = 0; i < 6; i++) ASSERT_NO_FATAL_FAILURE(send_acked(i * 100, 100, 1));
+    a.kill_now();
+    auto segs = segments();
+    ASSERT_EQ(segs.size(), 1u);
+    std::string bytes = read_file(segs[0]);
+    auto recs = records_of(bytes);
+    ASSERT_GE(recs.size(), 6u);
+    uint64_t kept = 0;
+    for (size_t i = 0; i < 3; i++) kept += recs[i].count;
+    fs::resize_file(segs[0], recs[3].offset + 10);  // cut through the 4th record
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, {}, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= kept; }, seconds(20)));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, int(kept)));
+    EXPECT_NE(b.stderr_text().find("truncated?"), std::string::npos) << b.stderr_text();
+}
+
+TEST_P(file_channel_test, missing_stale_or_corrupt_checkpoints_replay_without_redelivery) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 1000));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 1000; }, seconds(20)));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    // Keep these checkpoints as "stale" ones for later.
+    std::map<std::string, std::string> stale;
+    for (auto& f : fs::directory_iterator(_ckpt))
+        if (f.path().filename().string().rfind("checkpoint-", 0) == 0) stale[f.path()] = read_file(f.path());
+    ASSERT_FALSE(stale.empty());
+
+    // 1. Missing: every live segment is replayed; take records say all is consumed.
+    for (auto& [p, _] : stale) fs::remove(p);
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    ASSERT_NO_FATAL_FAILURE(send_acked(1000, 1000));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 2000; }, seconds(20)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_NE(b.stderr_text().find("no usable checkpoint"), std::string::npos);
+
+    // 2. Stale: an older checkpoint is only a longer replay.
+    for (auto& [p, bytes] : stale) write_file(p, bytes);
+    agent_process c;
+    ASSERT_NO_FATAL_FAILURE(start(c, true));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(c));
+
+    // 3. Corrupt: a flipped byte makes it unusable, and the replay covers it.
+    for (auto& [p, _] : stale) flip_byte(p, 20);
+    EXPECT_EQ(inspect().code, 1);
+    agent_process d;
+    ASSERT_NO_FATAL_FAILURE(start(d, true));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(d));
+    EXPECT_NE(d.stderr_text().find("checkpoint CRC mismatch"), std::string::npos) << d.stderr_text();
+
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 2000)) << "each event exactly once";
+}
+
+TEST_P(file_channel_test, torn_take_record_redelivers_and_loses_nothing) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true, {{"checkpointOnClose", "false"}, {"checkpointInterval", "600000"}}));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 500, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 500; }, seconds(20)));
+    std::this_thread::sleep_for(milliseconds(200));
+    a.kill_now();
+    // Tear the last take record (the cursor): its events come back.
+    std::string seg, bytes;  // recs point into bytes
+    std::vector<sluice::seglog::Record> recs;
+    for (auto& s : segments()) {
+        std::string b = read_file(s);
+        auto r = records_of(b);
+        if (!r.empty()) seg = s, bytes = std::move(b), recs = records_of(bytes);
+    }
+    ASSERT_FALSE(recs.empty());
+    auto last_take = std::find_if(recs.rbegin(), recs.rend(),
+                                  [](auto& r) { return r.type == sluice::seglog::record_type::take; });
+    ASSERT_NE(last_take, recs.rend());
+    std::vector<sluice::seglog::SeqRange> ranges;
+    ASSERT_TRUE(sluice::seglog::decode_take(*last_take, ranges));
+    uint64_t torn = 0;
+    for (auto& r : ranges) torn += r.n;
+    flip_byte(seg, last_take->offset + last_take->length - 1);
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 500 + torn; }, seconds(20)));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    auto got = numbers(read_output_bodies(_out));
+    std::set<int> have(got.begin(), got.end());
+    EXPECT_EQ(have.size(), 500u) << "nothing lost";
+    EXPECT_EQ(got.size(), 500 + torn) << "exactly the torn take's events twice";
+}
+
+TEST_P(file_channel_test, a_second_agent_on_the_same_directories_fails_at_start) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true));
+    int first_port = _port;
+    _port = free_port();
+    agent_process b;
+    agent_options o;
+    o.backend = GetParam().backend;
+    b.start(_dir.path(), config(true), o);
+    exit_result r = b.wait(seconds(20));
+    EXPECT_TRUE(r.exited && r.code == 1) << describe(r);
+    EXPECT_NE(r.err.find("Cannot lock " + _ckpt + ". The directory is already locked. [channel=c1]"), std::string::npos)
+        << r.err;
+    _port = first_port;
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 10, 1));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+}
+
+TEST_P(file_channel_test, fewer_shards_after_a_restart_moves_the_events) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {}, 2));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 2000, 4));
+    a.kill_now();
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, {}, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 2000; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 2000));
+    EXPECT_FALSE(fs::exists(_data + "/chain-1")) << "the chain of the shard that is gone was emptied and removed";
+}
+
+// A disk that fills during a run: puts fail with Flume's text once a new
+// segment would cut into minimumRequiredSpace, nothing committed is harmed,
+// and puts work again once space returns. The filler is a real fallocated
+// file on the same file system.
+TEST_P(file_channel_test, low_disk_space_fails_puts_and_ingest_resumes_by_itself) {
+    struct statvfs v {};
+    fs::create_directories(_data);
+    ASSERT_EQ(::statvfs(_data.c_str(), &v), 0);
+    int64_t avail = int64_t(v.f_bavail) * int64_t(v.f_frsize);
+    const int64_t filler_size = int64_t(4) << 30;
+    if (avail < filler_size + (int64_t(2) << 30)) GTEST_SKIP() << "needs 6 GiB free on " << _data;
+    // Room now, none once the filler takes 4 GiB (with 2 GiB of slack for
+    // whatever else the machine writes meanwhile).
+    int64_t min_required = avail - (int64_t(2) << 30);
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {{"maxFileSize", "65536"}, {"minimumRequiredSpace", std::to_string(min_required)}}, 1));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 500, 1));
+
+    std::string filler = _dir.file("filler");
+    int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::posix_fallocate(fd, 0, filler_size), 0);
+    ::close(fd);
+
+    // Enough events to need new segments: some must fail, with Flume's text.
+    tcp_client c(_port);
+    std::string lines;
+    const std::string pad(200, 'x');  // 4000 x 200 bytes: many 64 KiB segments
+    for (int k = 1000; k < 5000; k++) lines += "e" + std::to_string(k) + " " + pad + "\n";
+    ASSERT_TRUE(c.send_all(lines));
+    std::string replies = c.read_lines(4000, seconds(30));
+    size_t failed = count_occurrences(replies, "FAILED: Put failed due to IO error [channel=c1]\n");
+    size_t ok = count_occurrences(replies, "OK\n");
+    EXPECT_EQ(ok + failed, 4000u) << printable(replies);
+    EXPECT_GT(failed, 0u);
+    EXPECT_NE(a.stderr_text().find("Usable space exhausted, only "), std::string::npos);
+    std::set<int> acked_late;
+    {
+        auto rl = split_lines(replies);
+        for (size_t i = 0; i < rl.size(); i++)
+            if (rl[i] == "OK") acked_late.insert(1000 + int(i));
+    }
+
+    fs::remove(filler);
+    ASSERT_NO_FATAL_FAILURE(send_acked(10000, 2000, 1));  // resumes by itself
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, {{"maxFileSize", "65536"}}, 1));
+    size_t expect = 500 + acked_late.size() + 2000;
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= expect; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    auto got = numbers(read_output_bodies(_out));
+    std::set<int> have(got.begin(), got.end());
+    for (int k = 0; k < 500; k++) EXPECT_TRUE(have.count(k)) << k;
+    for (int k : acked_late) EXPECT_TRUE(have.count(k)) << k;
+    for (int k = 10000; k < 12000; k++) EXPECT_TRUE(have.count(k)) << k;
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, file_channel_test,
+                         ::testing::Values(backend_param{"io_uring", 2}, backend_param{"epoll", 1}), backend_param_name);
+
+TEST(file_channel_config, key_errors_name_file_line_and_key) {
+    temp_dir dir;
+    std::string base =
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+        "a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = 1\n"
+        "a1.sources.r1.channels = c1\na1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+        "a1.channels.c1.type = file\n";
+    struct bad_case {
+        std::string keys, expect;
+    } cases[] = {
+        {"a1.channels.c1.useDualCheckpoints = true\n", "a1.channels.c1.backupCheckpointDir: useDualCheckpoints needs backupCheckpointDir"},
+        {"a1.channels.c1.useDualCheckpoints = true\na1.channels.c1.checkpointDir = /x\na1.channels.c1.backupCheckpointDir = /x\n",
+         "backupCheckpointDir must differ from checkpointDir"},
+        {"a1.channels.c1.capacity = 10\na1.channels.c1.transactionCapacity = 20\n", "transactionCapacity 20 exceeds capacity 10"},
+        {"a1.channels.c1.maxFileSize = 100\n", "a1.channels.c1.maxFileSize"},
+        {"a1.channels.c1.encryption.activeKey = k\n", "file channel encryption is not supported"},
+        {"a1.channels.c1.dataDirs = ,\n", "no data directory given"},
+    };
+    for (auto& c : cases) {
+        std::string path = dir.write("c.properties", base + c.keys);
+        exit_result r = run_command({sluice_binary(), "check", "-n", "a1", "-f", path}, dir.path(), {}, seconds(20));
+        EXPECT_EQ(r.code, 1) << c.keys;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.keys << "\n" << r.err;
+        EXPECT_NE(r.err.find(path + ":"), std::string::npos) << r.err;
+    }
+}
+
+}  // namespace
+}  // namespace sluice_it
