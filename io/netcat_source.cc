@@ -121,7 +121,7 @@ private:
     std::string _held;     // replies waiting for an acknowledgement to be durable
     uint64_t _held_total = 0, _held_released = 0;  // bytes ever put in _held / moved out of it
     bool _committing = false;          // inside commit_pending: releases only move bytes
-    bool _close_when_released = false;  // close() waits for held acknowledgements
+    bool _close_pending = false;  // close() waits for held acknowledgements and a send in flight
     // For callbacks that may outlive the connection (when_durable).
     std::shared_ptr<NetcatConnection*> _self = std::make_shared<NetcatConnection*>(this);
 };
@@ -361,8 +361,8 @@ bool NetcatConnection::commit_pending() {
     struct done_committing {
         NetcatConnection* c;
         ~done_committing() {
+            c->release_when_durable();  // inline, this only moves bytes: process() sends
             c->_committing = false;
-            c->release_when_durable();
         }
     } guard{this};
     while (_commit_from < _batch->size()) {
@@ -488,12 +488,10 @@ void NetcatConnection::release_held(uint64_t upto) {
     if (_committing) return;  // inline (nothing to wait for): commit_pending's caller sends
     // Later, from the channel's sync: send now.
     flush_replies();
-    if (_close_when_released && _held.empty()) {
-        _close_when_released = false;
+    if (_close_pending)
         close();
-    } else {
+    else
         update_reading();
-    }
 }
 
 void NetcatConnection::flush_replies() {
@@ -513,12 +511,15 @@ void NetcatConnection::on_sent(ssize_t result) {
         return;
     }
     flush_replies();
-    update_reading();
+    if (_close_pending)
+        close();
+    else
+        update_reading();
 }
 
 void NetcatConnection::update_reading() {
     if (!_open || _closing) return;
-    bool want_pause = _waiting || _replies.size() + _sending.size() + _held.size() > max_unsent_reply_bytes;
+    bool want_pause = _close_pending || _waiting || _replies.size() + _sending.size() + _held.size() > max_unsent_reply_bytes;
     if (want_pause && !_paused) _src._shard.reactor().pause_reading(_stream);
     if (!want_pause && _paused) _src._shard.reactor().resume_reading(_stream);
     _paused = want_pause;
@@ -526,13 +527,15 @@ void NetcatConnection::update_reading() {
 
 void NetcatConnection::close() {
     if (_closing || !_open) return;
-    if (!_held.empty()) {
-        // Acknowledgements are on their way from the disk: close after them.
-        _close_when_released = true;
+    if (!_held.empty() || (!_sending.empty() && !_replies.empty())) {
+        // Replies are still to come (acknowledgements from the disk) or to
+        // be handed over (behind a send in flight): close after them.
+        _close_pending = true;
         if (!_paused) _src._shard.reactor().pause_reading(_stream);
         _paused = true;
         return;
     }
+    _close_pending = false;
     flush_replies();
     _closing = true;
     _src._shard.reactor().close_stream(_stream);
