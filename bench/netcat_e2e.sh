@@ -13,6 +13,8 @@
 #   sluice        `sluice agent --shards 1`: netcat (ack-every-event = false)
 #                 -> memory channel -> null sink
 #   sluice-acks   the same with ack-every-event = true and loadgen --acks
+#   sluice-file-acks  sluice-acks through the durable `file` channel: every
+#                 OK only once its event is on disk (grouped fdatasync)
 # The receiver (ceiling or engine) is pinned to ENGINE_CPU, the load
 # generator to LOADGEN_CPU. The load is EVENTS lines of LINE_BYTES bytes over
 # CONNS connections in WRITE_SIZE writes.
@@ -71,8 +73,8 @@ needs_ceiling=0
 for s in $SCENARIOS; do
     case $s in
     ceiling | ceiling-acks) needs_ceiling=1 ;;
-    sluice | sluice-acks) needs_sluice=1 ;;
-    *) die "unknown scenario '$s' (ceiling ceiling-acks sluice sluice-acks)" ;;
+    sluice | sluice-acks | sluice-file-acks) needs_sluice=1 ;;
+    *) die "unknown scenario '$s' (ceiling ceiling-acks sluice sluice-acks sluice-file-acks)" ;;
     esac
 done
 [[ -x $LOADGEN ]] || die "load generator not found: $LOADGEN (build with -DCMAKE_BUILD_TYPE=Release into $BUILD, or set LOADGEN=)"
@@ -207,8 +209,8 @@ run_ceiling() { # SCENARIO RUN [--acks]
 }
 
 # ----------------------------------------------------------------- sluice --
-run_sluice() { # SCENARIO RUN ack-every-event [--acks]
-    local sc=$1 run=$2 ack_every=$3 acks=${4:-} dir port conf wrap agent i
+run_sluice() { # SCENARIO RUN ack-every-event [--acks [CHANNEL-TYPE]]
+    local sc=$1 run=$2 ack_every=$3 acks=${4:-} channel=${5:-memory} dir port conf wrap agent i
     dir=$OUT/$sc.$run
     mkdir -p "$dir"
     port=$(free_port)
@@ -222,13 +224,16 @@ a1.sources.r1.bind = 127.0.0.1
 a1.sources.r1.port = $port
 a1.sources.r1.ack-every-event = $ack_every
 a1.sources.r1.channels = c1
-a1.channels.c1.type = memory
+a1.channels.c1.type = $channel
 a1.channels.c1.capacity = 1000000
 a1.channels.c1.transactionCapacity = 10000
 a1.sinks.k1.type = null
 a1.sinks.k1.batchSize = 10000
 a1.sinks.k1.channel = c1
 EOF
+    if [[ $channel == file ]]; then
+        printf 'a1.channels.c1.checkpointDir = %s\na1.channels.c1.dataDirs = %s\n' "$dir/checkpoint" "$dir/data" >>"$conf"
+    fi
     # The wrapper (pinned with the agent; it only waits) records the agent's
     # pid, waits for it, and writes `times` — the CPU of its waited children,
     # i.e. the agent's whole life, which /proc no longer shows after exit.
@@ -295,6 +300,7 @@ for ((run = 1; run <= R; run++)); do
         ceiling-acks) run_ceiling ceiling-acks "$run" --acks ;;
         sluice) run_sluice sluice "$run" false ;;
         sluice-acks) run_sluice sluice-acks "$run" true --acks ;;
+        sluice-file-acks) run_sluice sluice-file-acks "$run" true --acks file ;;
         esac
         log "$(tail -n 1 "$RESULTS")"
     done
