@@ -223,7 +223,7 @@ ScanEnd scan_segment(std::string_view bytes, uint64_t segment_index, uint64_t of
                 return end;
             }
         } else {
-            end.bad = "record type " + std::to_string(int(p[8])) + " unknown";
+            end.bad = "record type " + std::to_string(int(uint8_t(p[8]))) + " unknown";
             return end;
         }
         end.data_after = false;
