@@ -389,6 +389,15 @@ TEST(Records, TruncatedPayloadsDoNotDecode) {
     off = skip = 0;
     EXPECT_FALSE(decode_events(evil, off, 1, e));
     EXPECT_FALSE(skip_events(evil, skip, 1));
+    // A header count whose double wraps around in 32 bits (2 * 0x80000002
+    // is 4): decoding fails, and skipping must not step over 4 strings.
+    std::string wrap(payload.substr(0, 8 + 4 + 4 + 4 + 5 + 4 + 9 + 4 + 13 + 11));
+    ASSERT_EQ(read_le<uint32_t>(wrap.data()), 2u);
+    write_le<uint32_t>(wrap.data(), 0x80000002u);
+    EventBatch w;
+    off = skip = 0;
+    EXPECT_FALSE(decode_events(wrap, off, 1, w));
+    EXPECT_FALSE(skip_events(wrap, skip, 1));
     write_le<uint32_t>(evil.data(), 0);
     write_le<uint32_t>(evil.data() + 4, 0xFFFFFFF8);  // body length
     off = skip = 0;
