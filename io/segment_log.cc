@@ -220,7 +220,7 @@ ScanEnd scan_segment(std::string_view bytes, uint64_t segment_index, uint64_t of
                 return end;
             }
         } else {
-            end.bad = "record type " + std::to_string(int(p[8])) + " unknown";
+            end.bad = "record type " + std::to_string(int(uint8_t(p[8]))) + " unknown";
             return end;
         }
         end.data_after = false;
@@ -269,7 +269,7 @@ bool skip_events(std::string_view payload, size_t& off, uint32_t count) {
         uint32_t headers = get<uint32_t>(payload.data() + off);
         uint32_t body_len = get<uint32_t>(payload.data() + off + 4);
         off += 8;
-        for (uint32_t h = 0; h < 2 * headers; h++) {
+        for (uint64_t h = 0; h < 2 * uint64_t(headers); h++) {  // 2 * headers overflows 32 bits
             if (payload.size() - off < 4) return false;
             uint32_t n = get<uint32_t>(payload.data() + off);
             if (payload.size() - off - 4 < n) return false;
