@@ -7,6 +7,7 @@
 //
 //   sluice-durable-append DIR [size=100] [batch=100] [group=1048576] [total_mb=2048]
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,14 +62,15 @@ int main(int argc, char** argv) {
     std::vector<double> sync_us;
     uint64_t written = 0, unsynced = 0, seq = 0, index = 3, nevents = 0;
     size_t cur = 0;
-    uint64_t off = header_size;
+    uint64_t off = header_size, synced_off = header_size;
+    const bool use_msync = getenv("SYNC") && std::string(getenv("SYNC")) == "msync";
     auto t0 = clk::now();
     while (written < total) {
         if (off + len + 8 > seg_size) {
             ::fdatasync(segs[cur]->fd());
             cur ^= 1;
             segs[cur]->set_header(SegmentHeader{0, index++, seq, seg_size, segment_state::live});
-            off = header_size;
+            off = synced_off = header_size;
         }
         std::memset(segs[cur]->data() + align8(off + len), 0, 8);
         write_events_record(segs[cur]->data() + off, segs[cur]->header.index, seq, 0, spans, batch, uint32_t(len));
@@ -79,7 +81,13 @@ int main(int argc, char** argv) {
         unsynced += len;
         if (unsynced >= group) {
             auto s0 = clk::now();
-            ::fdatasync(segs[cur]->fd());
+            if (use_msync) {
+                uint64_t from = synced_off & ~uint64_t(4095);
+                ::msync(segs[cur]->data() + from, off - from, MS_SYNC);
+                synced_off = off;
+            } else {
+                ::fdatasync(segs[cur]->fd());
+            }
             sync_us.push_back(std::chrono::duration<double, std::micro>(clk::now() - s0).count());
             unsynced = 0;
         }

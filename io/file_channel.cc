@@ -323,6 +323,7 @@ Status Chain::recover() {
             part.count = keep;
             _queue.push_back(part);
             part.seg->live_events += keep;
+            if (keep == rn.count) break;  // the whole rest of the record: no need to find where it ends
             bool ok = skip_events(rn.seg->bytes(), rn.off, keep);
             SLUICE_ASSERT(ok, "an events record with a good CRC does not decode");
             rn.seq += keep;
