@@ -83,21 +83,7 @@ struct run {
 
 }  // namespace
 
-struct file_options {
-    std::string name;
-    std::string checkpoint_dir, backup_checkpoint_dir;
-    std::vector<std::string> data_dirs;
-    int64_t capacity = 0;
-    uint32_t tx_capacity = 0;
-    int64_t checkpoint_interval_ms = 0;
-    uint64_t max_file_size = 0;
-    int64_t min_required_space = 0;
-    int64_t keep_alive_ms = 0;
-    bool dual_checkpoints = false, checkpoint_on_close = true, fsync_per_transaction = true;
-    int64_t fsync_interval_ms = 0;
-    uint64_t group_bytes = 0;
-    int64_t group_delay_us = 0;
-};
+
 
 // What the chains of one channel share. Counters are atomics (any shard).
 struct file_shared {
@@ -944,6 +930,51 @@ constexpr int64_t min_required_space_floor = 1 << 20;
 
 }  // namespace
 
+file_options file_options_from(const ComponentSettings& s) {
+    file_options o;
+    o.name = s.name();
+    o.checkpoint_dir = expand_home(s.get_string("checkpointDir"));
+    o.dual_checkpoints = s.get_bool("useDualCheckpoints");
+    if (o.dual_checkpoints) o.backup_checkpoint_dir = expand_home(s.get_string("backupCheckpointDir"));
+    for (auto& dir : split_commas(s.get_string("dataDirs"))) o.data_dirs.push_back(expand_home(dir));
+    o.checkpoint_interval_ms = s.get_duration_ms("checkpointInterval");
+    o.max_file_size = uint64_t(s.get_int("maxFileSize")) & ~uint64_t(4095);
+    o.min_required_space = std::max<int64_t>(s.get_int("minimumRequiredSpace"), min_required_space_floor);
+    o.checkpoint_on_close = s.get_bool("checkpointOnClose");
+    o.fsync_per_transaction = s.get_bool("fsyncPerTransaction");
+    o.fsync_interval_ms = std::max<int64_t>(1, s.get_duration_ms("fsyncInterval"));
+    o.group_bytes = uint64_t(s.get_int("commitGroupBytes"));
+    o.group_delay_us = s.get_duration_ms("commitGroupDelay") * 1000;
+    return o;
+}
+
+std::unique_ptr<Channel> make_file_channel(ChannelContext& ctx, file_options opts) {
+    return std::unique_ptr<Channel>(new FileChannel(ctx, std::move(opts)));
+}
+
+std::vector<KeySpec> file_channel_storage_keys() {
+    std::vector<KeySpec> keys;
+    for (const auto& k : file_channel_descriptor().keys)
+        if (k.key != "capacity" && k.key != "transactionCapacity" && k.key != "keep-alive") keys.push_back(k);
+    return keys;
+}
+
+void check_file_channel_storage(const ComponentSettings& s, std::vector<std::pair<std::string, std::string>>& problems) {
+    if (s.get_bool("useDualCheckpoints")) {
+        std::string backup = s.get_string("backupCheckpointDir");
+        if (backup.empty())
+            problems.emplace_back("backupCheckpointDir", "useDualCheckpoints needs backupCheckpointDir");
+        else if (expand_home(backup) == expand_home(s.get_string("checkpointDir")))
+            problems.emplace_back("backupCheckpointDir", "backupCheckpointDir must differ from checkpointDir");
+    }
+    if (split_commas(s.get_string("dataDirs")).empty()) problems.emplace_back("dataDirs", "no data directory given");
+    if (!s.get_prefixed("encryption.").empty())
+        problems.emplace_back(s.get_prefixed("encryption.").front().first.insert(0, "encryption."),
+                              "file channel encryption is not supported");
+    if (s.get_duration_ms("checkpointInterval") <= 0)
+        problems.emplace_back("checkpointInterval", "checkpointInterval must be positive");
+}
+
 ComponentDescriptor file_channel_descriptor() {
     ComponentDescriptor d;
     d.kind = ComponentKind::channel;
@@ -996,40 +1027,14 @@ ComponentDescriptor file_channel_descriptor() {
         if (s.get_int("transactionCapacity") > s.get_int("capacity"))
             problems.emplace_back("transactionCapacity", "transactionCapacity " + std::to_string(s.get_int("transactionCapacity")) +
                                                              " exceeds capacity " + std::to_string(s.get_int("capacity")));
-        if (s.get_bool("useDualCheckpoints")) {
-            std::string backup = s.get_string("backupCheckpointDir");
-            if (backup.empty())
-                problems.emplace_back("backupCheckpointDir", "useDualCheckpoints needs backupCheckpointDir");
-            else if (expand_home(backup) == expand_home(s.get_string("checkpointDir")))
-                problems.emplace_back("backupCheckpointDir", "backupCheckpointDir must differ from checkpointDir");
-        }
-        if (split_commas(s.get_string("dataDirs")).empty()) problems.emplace_back("dataDirs", "no data directory given");
-        if (!s.get_prefixed("encryption.").empty())
-            problems.emplace_back(s.get_prefixed("encryption.").front().first.insert(0, "encryption."),
-                                  "file channel encryption is not supported");
-        if (s.get_duration_ms("checkpointInterval") <= 0)
-            problems.emplace_back("checkpointInterval", "checkpointInterval must be positive");
+        check_file_channel_storage(s, problems);
     };
     d.make_channel = [](ChannelContext& ctx) -> Result<std::unique_ptr<Channel>> {
-        const auto& s = ctx.settings;
-        file_options o;
-        o.name = s.name();
-        o.checkpoint_dir = expand_home(s.get_string("checkpointDir"));
-        o.dual_checkpoints = s.get_bool("useDualCheckpoints");
-        if (o.dual_checkpoints) o.backup_checkpoint_dir = expand_home(s.get_string("backupCheckpointDir"));
-        for (auto& dir : split_commas(s.get_string("dataDirs"))) o.data_dirs.push_back(expand_home(dir));
-        o.capacity = s.get_int("capacity");
-        o.tx_capacity = uint32_t(s.get_int("transactionCapacity"));
-        o.checkpoint_interval_ms = s.get_duration_ms("checkpointInterval");
-        o.max_file_size = uint64_t(s.get_int("maxFileSize")) & ~uint64_t(4095);
-        o.min_required_space = std::max<int64_t>(s.get_int("minimumRequiredSpace"), min_required_space_floor);
-        o.keep_alive_ms = s.get_duration_ms("keep-alive");
-        o.checkpoint_on_close = s.get_bool("checkpointOnClose");
-        o.fsync_per_transaction = s.get_bool("fsyncPerTransaction");
-        o.fsync_interval_ms = std::max<int64_t>(1, s.get_duration_ms("fsyncInterval"));
-        o.group_bytes = uint64_t(s.get_int("commitGroupBytes"));
-        o.group_delay_us = s.get_duration_ms("commitGroupDelay") * 1000;
-        return std::unique_ptr<Channel>(new FileChannel(ctx, std::move(o)));
+        file_options o = file_options_from(ctx.settings);
+        o.capacity = ctx.settings.get_int("capacity");
+        o.tx_capacity = uint32_t(ctx.settings.get_int("transactionCapacity"));
+        o.keep_alive_ms = ctx.settings.get_duration_ms("keep-alive");
+        return make_file_channel(ctx, std::move(o));
     };
     return d;
 }

@@ -40,7 +40,7 @@ protected:
         line("a1.sources.r1.bind", "127.0.0.1");
         line("a1.sources.r1.port", std::to_string(_port));
         line("a1.sources.r1.channels", "c1");
-        line("a1.channels.c1.type", "file");
+        line("a1.channels.c1.type", _type);
         line("a1.channels.c1.checkpointDir", _ckpt);
         line("a1.channels.c1.dataDirs", _data);
         line("a1.channels.c1.maxFileSize", "1048576");
@@ -50,8 +50,9 @@ protected:
             line("a1.sinks", "k1");
             line("a1.sinks.k1.type", "file_roll");
             line("a1.sinks.k1.channel", "c1");
-            line("a1.sinks.k1.sink.directory", _out);
+            line("a1.sinks.k1.sink.directory", _sink_dir.empty() ? _out : _sink_dir);
             line("a1.sinks.k1.sink.rollInterval", "0");
+            line("a1.sinks.k1.sink.batchSize", "50");
         }
         return t;
     }
@@ -114,6 +115,7 @@ protected:
     temp_dir _dir;
     int _port = 0;
     std::string _data, _ckpt, _out;
+    std::string _type = "file", _sink_dir;
 };
 
 // Records of a segment file, read with the format's own scanner; their
@@ -469,6 +471,67 @@ TEST_P(file_channel_disk_test, low_disk_space_fails_puts_and_ingest_resumes_by_i
     for (int k = 0; k < 500; k++) EXPECT_TRUE(have.count(k)) << k;
     for (int k : acked_late) EXPECT_TRUE(have.count(k)) << k;
     for (int k = 10000; k < 12000; k++) EXPECT_TRUE(have.count(k)) << k;
+}
+
+// ------------------------------------------------------------ SPILLABLEMEMORY
+
+TEST_P(file_channel_test, spillable_memory_keeps_only_spilled_events_across_a_restart) {
+    _type = "SPILLABLEMEMORY";
+    key_values keys = {{"memoryCapacity", "100"}, {"transactionCapacity", "50"}};
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, keys, 1));
+    for (int i = 0; i < 10; i++) ASSERT_NO_FATAL_FAILURE(send_acked(i * 50, 50, 1));
+    EXPECT_NE(a.stderr_text().find("memory full, spilling to disk"), std::string::npos);
+    a.kill_now();
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, keys, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 400; }, seconds(20)));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    // Memory took whole commits until one did not fit; from that commit on,
+    // everything spilled (and stays spilled until memory drains: here, never).
+    std::vector<int> got;
+    for (auto& body : read_output_bodies(_out)) got.push_back(std::atoi(body.c_str() + 1));
+    ASSERT_FALSE(got.empty());
+    int first = got.front();
+    EXPECT_GE(first, 50);
+    EXPECT_LE(first, 100);
+    EXPECT_EQ(got, range(first, 500 - first)) << "the spilled events, in arrival order, once each";
+}
+
+TEST_P(file_channel_test, spillable_memory_takes_in_arrival_order_across_memory_and_disk) {
+    _type = "SPILLABLEMEMORY";
+    _dir.write("blocker", "a regular file, not a directory\n");
+    _sink_dir = _dir.file("blocker") + "/out";  // the sink fails until it exists
+    key_values keys = {{"memoryCapacity", "100"}, {"transactionCapacity", "50"}};
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true, keys, 1));
+    for (int i = 0; i < 6; i++) ASSERT_NO_FATAL_FAILURE(send_acked(i * 50, 50, 1));
+    fs::remove(_dir.file("blocker"));
+    fs::create_directories(_sink_dir);
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_sink_dir) >= 300; }, seconds(30)));
+    // Memory has room again, so new events go to memory behind the spilled ones.
+    ASSERT_NO_FATAL_FAILURE(send_acked(300, 50, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_sink_dir) >= 350; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    std::vector<int> got;
+    for (auto& body : read_output_bodies(_sink_dir)) got.push_back(std::atoi(body.c_str() + 1));
+    EXPECT_EQ(got, range(0, 350)) << "memory first, then the spilled events, then memory again: arrival order";
+}
+
+TEST_P(file_channel_test, spillable_memory_without_overflow_fails_with_flumes_text) {
+    _type = "SPILLABLEMEMORY";
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {{"memoryCapacity", "10"}, {"overflowCapacity", "0"}, {"transactionCapacity", "10"}}, 1));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 10, 1));
+    tcp_client c(_port);
+    ASSERT_TRUE(c.send_all("e10\n"));
+    std::string reply = c.read_lines(1, seconds(20));
+    EXPECT_EQ(reply,
+              "FAILED: Spillable Memory Channel's memory capacity has been reached and overflow is disabled. Consider "
+              "increasing memoryCapacity.\n");
+    ASSERT_NO_FATAL_FAILURE(stop(a));
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, file_channel_test,
