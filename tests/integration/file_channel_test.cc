@@ -380,6 +380,42 @@ TEST_P(file_channel_test, torn_take_record_redelivers_and_loses_nothing) {
     EXPECT_EQ(got.size(), 500 + torn) << "exactly the torn take's events twice";
 }
 
+TEST_P(file_channel_test, dual_checkpoints_use_the_backup_when_the_primary_is_gone) {
+    std::string backup = _dir.file("backup");
+    key_values keys = {{"useDualCheckpoints", "true"}, {"backupCheckpointDir", backup}};
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true, keys));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 1000));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 1000; }, seconds(20)));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    size_t primaries = 0;
+    for (auto& f : fs::directory_iterator(_ckpt))
+        if (f.path().filename().string().rfind("checkpoint-", 0) == 0) {
+            EXPECT_EQ(read_file(f.path()), read_file(backup + "/" + f.path().filename().string()));
+            fs::remove(f.path());
+            primaries++;
+        }
+    ASSERT_GT(primaries, 0u);
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true, keys));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(b.stderr_text().find("no usable checkpoint"), std::string::npos) << b.stderr_text();
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 1000));
+}
+
+TEST_P(file_channel_test, acks_at_commit_without_fsync_per_transaction_still_survive_sigkill) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {{"fsyncPerTransaction", "false"}, {"fsyncInterval", "1"}}));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 2000, 2));
+    a.kill_now();  // the page cache keeps what was written; only a power cut could lose the last second
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 2000; }, seconds(20)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 2000));
+}
+
 TEST_P(file_channel_test, a_second_agent_on_the_same_directories_fails_at_start) {
     agent_process a;
     ASSERT_NO_FATAL_FAILURE(start(a, true));
