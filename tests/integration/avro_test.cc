@@ -237,6 +237,34 @@ TEST_P(avro_test, deflate_connection_is_one_zlib_stream_each_way) {
     ASSERT_TRUE(wait_output_lines(_out, 11));
 }
 
+TEST_P(avro_test, ip_filter_rules_decide_by_the_first_match) {
+    ASSERT_NO_FATAL_FAILURE(
+        start_agent(config({{"ipFilter", "true"}, {"ipFilterRules", "deny:ip:10.*, deny:ip:127.0.0.*,allow:ip:*"}}), _port));
+    tcp_client c;
+    c.connect(_port);
+    (void)c.send_all(example_request, seconds(2));  // may fail: the server closes at once
+    EXPECT_EQ(c.read_to_eof(seconds(10)), "") << "127.0.0.1 is denied: closed without a reply";
+    EXPECT_TRUE(_agent.running());
+}
+
+TEST(avro_config, tls_and_bad_filter_rules_are_configuration_errors) {
+    temp_dir dir;
+    std::string conf = dir.write("a.properties",
+                                 "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"
+                                 "a1.sources.r1.type = avro\na1.sources.r1.bind = 0.0.0.0\na1.sources.r1.port = 4141\n"
+                                 "a1.sources.r1.channels = c1\na1.sources.r1.ssl = true\n"
+                                 "a1.sources.r1.ipFilter = true\na1.sources.r1.ipFilterRules = permit:ip:*\n"
+                                 "a1.channels.c1.type = memory\n"
+                                 "a1.sinks.k1.type = avro\na1.sinks.k1.channel = c1\na1.sinks.k1.hostname = h\n"
+                                 "a1.sinks.k1.port = 4141\na1.sinks.k1.ssl = true\n");
+    exit_result r = run_command({sluice_binary(), "check", "-n", "a1", "-f", conf}, dir.path());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("a1.sources.r1.ssl: TLS is not supported by sluice's avro source"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("a1.sinks.k1.ssl: TLS is not supported by sluice's avro sink"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("a1.sources.r1.ipFilterRules: rule 'permit:ip:*': expected allow or deny"), std::string::npos)
+        << r.err;
+}
+
 // sluice's avro sink -> sluice's avro source, two agents.
 class avro_two_agents_test : public avro_test {
 protected:
