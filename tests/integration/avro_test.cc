@@ -237,6 +237,41 @@ TEST_P(avro_test, deflate_connection_is_one_zlib_stream_each_way) {
     ASSERT_TRUE(wait_output_lines(_out, 11));
 }
 
+TEST_P(avro_test, ok_means_on_disk_with_a_file_channel) {
+    // avro -> file channel, no sink: an OK'd batch survives kill -9.
+    auto file_config = [&](bool with_sink) {
+        std::string t = "a1.sources = r1\na1.channels = c1\n"
+                        "a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\n"
+                        "a1.sources.r1.port = " + std::to_string(_port) + "\na1.sources.r1.channels = c1\n"
+                        "a1.channels.c1.type = file\na1.channels.c1.checkpointDir = " + _dir.file("ckpt") +
+                        "\na1.channels.c1.dataDirs = " + _dir.file("data") +
+                        "\na1.channels.c1.maxFileSize = 1048576\na1.channels.c1.minimumRequiredSpace = 1048576\n";
+        if (with_sink)
+            t += "a1.sinks = k1\na1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n"
+                 "a1.sinks.k1.sink.rollInterval = 0\na1.sinks.k1.sink.directory = " + _out + "\n";
+        return t;
+    };
+    agent_process first;
+    agent_options o;
+    o.backend = GetParam().backend;
+    o.shards = GetParam().shards;
+    first.start(_dir.path(), file_config(false), o);
+    ASSERT_TRUE(first.wait_port(_port, seconds(20))) << first.stderr_text();
+    tcp_client c;
+    c.connect(_port);
+    ASSERT_TRUE(c.send_all(pack(1, flume1_handshake() + batch_message("d", 100))));
+    EXPECT_EQ(c.read_exact(example_reply.size()), example_reply);
+    first.signal(SIGKILL);
+    first.wait(seconds(10));
+    c.close();
+    ASSERT_NO_FATAL_FAILURE(start_agent(file_config(true), _port));
+    ASSERT_TRUE(wait_output_lines(_out, 100));
+    auto bodies = read_output_bodies(_out);
+    std::set<std::string> got(bodies.begin(), bodies.end());
+    EXPECT_EQ(got.size(), 100u);
+    EXPECT_TRUE(got.count("d0") && got.count("d99"));
+}
+
 TEST_P(avro_test, ip_filter_rules_decide_by_the_first_match) {
     ASSERT_NO_FATAL_FAILURE(
         start_agent(config({{"ipFilter", "true"}, {"ipFilterRules", "deny:ip:10.*, deny:ip:127.0.0.*,allow:ip:*"}}), _port));
