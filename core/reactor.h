@@ -15,6 +15,13 @@
 // close_stream() cancels everything outstanding, closes the fd, and then calls
 // on_closed() exactly once; after that the handler is never called again and
 // may be destroyed.
+//
+// Connect contract: connect() starts connecting a non-blocking socket the
+// caller owns (and keeps owning: it must not close it before the answer).
+// on_connected() comes exactly once, from poll(), never from inside
+// connect(): 0 when the socket is connected (then normally add_stream), or an
+// errno. cancel_connect() makes a connect still under way end with ECANCELED
+// (one that already finished keeps its result).
 #pragma once
 
 #include <cstddef>
@@ -22,6 +29,8 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+
+#include <sys/socket.h>
 
 #include "core/status.h"
 
@@ -47,7 +56,14 @@ public:
     virtual void on_accept_error(int err) = 0;
 };
 
+class ConnectHandler {
+public:
+    virtual ~ConnectHandler() = default;
+    virtual void on_connected(int err) = 0;
+};
+
 using StreamId = uint32_t;
+using ConnectId = uint32_t;
 using ListenerId = uint32_t;
 
 class Reactor {
@@ -67,6 +83,9 @@ public:
     virtual Result<ListenerId> add_listener(int listen_fd, AcceptHandler* handler) = 0;
     // Stops accepting and closes listen_fd.
     virtual void close_listener(ListenerId id) = 0;
+
+    virtual Result<ConnectId> connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) = 0;
+    virtual void cancel_connect(ConnectId id) = 0;
 
     virtual Result<StreamId> add_stream(int fd, StreamHandler* handler) = 0;
     virtual void pause_reading(StreamId id) = 0;

@@ -8,6 +8,8 @@ namespace sluice {
 
 ComponentDescriptor netcat_source_descriptor();
 ComponentDescriptor replay_source_descriptor();
+ComponentDescriptor avro_source_descriptor();
+ComponentDescriptor avro_sink_descriptor();
 ComponentDescriptor logger_sink_descriptor();
 ComponentDescriptor file_roll_sink_descriptor();
 ComponentDescriptor null_sink_descriptor();

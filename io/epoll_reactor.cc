@@ -48,8 +48,19 @@ public:
         int res = ::fdatasync(fd) == 0 ? 0 : -errno;
         _synced.emplace_back(res, std::move(done));
     }
+    Result<ConnectId> connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) override;
+    void cancel_connect(ConnectId id) override;
 
 private:
+    struct connect_op {
+        int fd = -1;
+        ConnectHandler* handler = nullptr;
+        bool live = false;        // not answered yet
+        bool registered = false;  // waiting for EPOLLOUT
+    };
+    void finish_connect(uint32_t slot, int err);
+    std::vector<connect_op> _connects;
+    std::vector<std::pair<uint32_t, int>> _connected_ready;  // on_connected due
     struct pending_send {
         const char* data;
         size_t len;
@@ -69,7 +80,7 @@ private:
         bool live = false;
         int64_t retry_at_us = 0;
     };
-    enum kind : uint32_t { k_wake = 0, k_listener = 1, k_stream = 2 };
+    enum kind : uint32_t { k_wake = 0, k_listener = 1, k_stream = 2, k_connect = 3 };
     static uint64_t tag(kind k, uint32_t slot) { return uint64_t(k) << 32 | slot; }
 
     void update_interest(uint32_t slot);
@@ -139,7 +150,7 @@ int EpollReactor::poll(int64_t timeout_us) {
         for (auto& [res, done] : synced) done(res);
         handled += int(synced.size());
     }
-    if (!_sent.empty() || !_closed_ready.empty() || handled > 0) timeout_us = 0;
+    if (!_sent.empty() || !_closed_ready.empty() || !_connected_ready.empty() || handled > 0) timeout_us = 0;
     if (next_deadline >= 0) {
         int64_t until = std::max<int64_t>(0, next_deadline - now);
         timeout_us = timeout_us < 0 ? until : std::min(timeout_us, until);
@@ -159,6 +170,14 @@ int EpollReactor::poll(int64_t timeout_us) {
         }
         case k_listener:
             if (slot < _listeners.size() && _listeners[slot].live) do_accept(slot);
+            break;
+        case k_connect:
+            if (slot < _connects.size() && _connects[slot].live && _connects[slot].registered) {
+                int err = 0;
+                socklen_t len = sizeof(err);
+                if (getsockopt(_connects[slot].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+                finish_connect(slot, err);
+            }
             break;
         case k_stream:
             if (slot >= _streams.size() || !_streams[slot].live) break;
@@ -190,6 +209,16 @@ int EpollReactor::poll(int64_t timeout_us) {
                 _sent.push_back({slot, -ECANCELED});
             }
             finish_close(slot);
+        }
+    }
+    while (!_connected_ready.empty()) {
+        auto ready = std::move(_connected_ready);
+        _connected_ready.clear();
+        for (auto [slot, err] : ready) {
+            ConnectHandler* h = _connects[slot].handler;
+            _connects[slot] = connect_op{};
+            h->on_connected(err);
+            handled++;
         }
     }
     while (!_sent.empty() || !_closed_ready.empty()) {
@@ -392,6 +421,47 @@ void EpollReactor::finish_close(uint32_t slot) {
     s.fd = -1;
     std::erase(_closing, slot);
     _closed_ready.push_back(slot);
+}
+
+Result<ConnectId> EpollReactor::connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) {
+    uint32_t slot = uint32_t(_connects.size());
+    for (uint32_t i = 0; i < _connects.size(); i++)
+        if (!_connects[i].live && _connects[i].handler == nullptr) {
+            slot = i;
+            break;
+        }
+    if (slot == _connects.size()) _connects.emplace_back();
+    connect_op& c = _connects[slot];
+    c.fd = fd;
+    c.handler = handler;
+    c.live = true;
+    int rc = ::connect(fd, addr, addr_len);
+    if (rc == 0 || errno != EINPROGRESS) {
+        finish_connect(slot, rc == 0 ? 0 : errno);  // answered from poll(), as the contract says
+        return ConnectId(slot);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.u64 = tag(k_connect, slot);
+    if (epoll_ctl(_epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        finish_connect(slot, errno);
+        return ConnectId(slot);
+    }
+    c.registered = true;
+    return ConnectId(slot);
+}
+
+void EpollReactor::cancel_connect(ConnectId id) {
+    if (id >= _connects.size() || !_connects[id].live) return;
+    finish_connect(id, ECANCELED);
+}
+
+void EpollReactor::finish_connect(uint32_t slot, int err) {
+    connect_op& c = _connects[slot];
+    if (c.registered) epoll_ctl(_epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+    c.registered = false;
+    c.live = false;  // the slot is reused only after on_connected (handler cleared then)
+    _connected_ready.push_back({slot, err});
 }
 
 }  // namespace

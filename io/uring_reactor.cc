@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/assert.h"
@@ -37,7 +38,7 @@ constexpr unsigned buf_count = 128;     // power of two (the buffer ring's size)
 constexpr unsigned buf_size = 64 * 1024;
 constexpr uint16_t buf_group = 0;
 
-enum op : uint8_t { op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry, op_sync };
+enum op : uint8_t { op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry, op_sync, op_connect };
 
 // user_data: op (8 bits) | generation (24 bits) | slot (32 bits)
 uint64_t pack(op o, uint32_t gen, uint32_t slot) { return uint64_t(o) << 56 | uint64_t(gen & 0xffffff) << 32 | slot; }
@@ -62,8 +63,19 @@ public:
     void send(StreamId id, const char* data, size_t len) override;
     void close_stream(StreamId id) override;
     void sync_data(int fd, std::function<void(int)> done) override;
+    Result<ConnectId> connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) override;
+    void cancel_connect(ConnectId id) override;
 
 private:
+    // A connect under way; the address must stay put until the kernel has read it.
+    struct connect_op {
+        sockaddr_storage addr{};
+        socklen_t addr_len = 0;
+        ConnectHandler* handler = nullptr;
+        uint32_t gen = 0;
+        bool live = false;
+    };
+    std::vector<std::unique_ptr<connect_op>> _connects;
     struct pending_send {
         const char* data;
         size_t len;
@@ -248,6 +260,13 @@ void UringReactor::handle(io_uring_cqe* cqe) {
         return;
     }
     case op_recv: on_recv(slot, cqe); return;
+    case op_connect: {
+        if (slot >= _connects.size() || !_connects[slot]->live || _connects[slot]->gen != gen_of(ud)) return;
+        connect_op& c = *_connects[slot];
+        c.live = false;
+        c.handler->on_connected(cqe->res < 0 ? -cqe->res : 0);
+        return;
+    }
     case op_sync: {
         auto done = std::move(_syncs[slot]);
         _syncs[slot] = nullptr;
@@ -499,6 +518,34 @@ void UringReactor::close_stream(StreamId id) {
     maybe_finish_close(id);
 }
 
+Result<ConnectId> UringReactor::connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) {
+    if (addr_len > sizeof(sockaddr_storage)) return Status(errc::invalid_argument, "connect: address too long");
+    uint32_t slot = uint32_t(_connects.size());
+    for (uint32_t i = 0; i < _connects.size(); i++)
+        if (!_connects[i]->live) {
+            slot = i;
+            break;
+        }
+    if (slot == _connects.size()) _connects.push_back(std::make_unique<connect_op>());
+    connect_op& c = *_connects[slot];
+    std::memcpy(&c.addr, addr, addr_len);
+    c.addr_len = addr_len;
+    c.handler = handler;
+    c.gen = (c.gen + 1) & 0xffffff;
+    c.live = true;
+    auto* e = sqe();
+    io_uring_prep_connect(e, fd, reinterpret_cast<const sockaddr*>(&c.addr), c.addr_len);
+    io_uring_sqe_set_data64(e, pack(op_connect, c.gen, slot));
+    return ConnectId(slot);
+}
+
+void UringReactor::cancel_connect(ConnectId id) {
+    if (id >= _connects.size() || !_connects[id]->live) return;
+    auto* e = sqe();
+    io_uring_prep_cancel64(e, pack(op_connect, _connects[id]->gen, id), 0);
+    io_uring_sqe_set_data64(e, pack(op_cancel, 0, 0));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Reactor>> make_uring_reactor() {
@@ -537,7 +584,7 @@ Status probe_io_uring() {
         st = Status(errc::unsupported, "io_uring: cannot probe opcodes");
     } else {
         for (int opcode : {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_READ, IORING_OP_TIMEOUT,
-                           IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC}) {
+                           IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_CONNECT}) {
             if (!io_uring_opcode_supported(probe, opcode)) {
                 st = Status(errc::unsupported, "io_uring: opcode " + std::to_string(opcode) + " not supported");
                 break;

@@ -24,6 +24,14 @@
 //     acks were missing; 2 on a usage error. Every problem is printed on
 //     stderr.
 //
+// --proto avro (docs/avro-rpc.md) drives a sluice or Flume avro source: each
+// connection sends appendBatch calls of --batch events (bodies are the pool's
+// lines without their newline; --line-bytes B gives B-1 byte bodies), keeps up
+// to --inflight calls outstanding, and counts the events of each OK as acked;
+// ack latency is per call, from its write to its reply. --deflate speaks
+// compression-type = deflate. One thread per connection. Any answer but OK, or
+// a broken connection, is a failure.
+//
 // Threads: one writer per connection, plus one reader per connection that
 // reads the replies (with --acks: counts OKs and measures latency; without:
 // any reply is unexpected — Flume's netcat writes `FAILED: ...` even with acks
@@ -50,7 +58,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <latch>
+#include <optional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -58,6 +68,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "io/avro_rpc.h"
 
 namespace sluice::loadgen {
 
@@ -87,6 +99,10 @@ struct options {
     uint64_t window = 65536;    // --acks: max unacknowledged line bytes per connection
     double ack_timeout = 10.0;  // --acks: fail when no reply arrives for this long
     uint64_t pool_mb = 64;
+    // --proto avro
+    uint64_t batch = 100;
+    uint64_t inflight = 1;
+    bool deflate = false;
 };
 
 [[noreturn]] void usage_error(const char* fmt, ...) {
@@ -118,7 +134,11 @@ void print_help() {
         "  --window B         with --acks: max unacknowledged line bytes per connection (default 65536)\n"
         "  --ack-timeout S    with --acks: fail when no reply comes for S seconds (default 10)\n"
         "  --pool-mb M        size cap of the pre-generated line pool (default 64)\n"
-        "  --quiet            no banner on stderr\n",
+        "  --quiet            no banner on stderr\n"
+        "  avro (--proto avro): appendBatch calls; acks are always read\n"
+        "  --batch N          events per appendBatch (default 100)\n"
+        "  --inflight K       calls outstanding per connection (default 1)\n"
+        "  --deflate          compression-type = deflate (zlib stream each way)\n",
         stdout);
 }
 
@@ -201,17 +221,23 @@ options parse_args(int argc, char** argv) {
             o.window = parse_u64(f, next(), 1, 1 << 30);
         } else if (arg == "--ack-timeout") {
             o.ack_timeout = parse_double(f, next(), 0.001);
+        } else if (arg == "--batch") {
+            o.batch = parse_u64(f, next(), 1, 1 << 20);
+        } else if (arg == "--inflight") {
+            o.inflight = parse_u64(f, next(), 1, 1 << 16);
+        } else if (arg == "--deflate") {
+            if (has_inline) usage_error("--deflate takes no value");
+            o.deflate = true;
         } else if (arg == "--pool-mb") {
             o.pool_mb = parse_u64(f, next(), 1, 1 << 16);
         } else {
             usage_error("unknown argument '%s'", argv[i]);
         }
     }
-    if (o.proto.empty()) usage_error("--proto is required (netcat)");
-    if (o.proto == "syslog" || o.proto == "avro") {
-        usage_error("--proto %s: not yet supported (only netcat for now)", o.proto.c_str());
-    }
-    if (o.proto != "netcat") usage_error("--proto %s: unknown protocol (netcat, syslog, avro)", o.proto.c_str());
+    if (o.proto.empty()) usage_error("--proto is required (netcat, avro)");
+    if (o.proto == "syslog") usage_error("--proto %s: not yet supported (netcat, avro)", o.proto.c_str());
+    if (o.proto != "netcat" && o.proto != "avro")
+        usage_error("--proto %s: unknown protocol (netcat, syslog, avro)", o.proto.c_str());
     if (o.port == 0) usage_error("--port is required");
     if (o.duration > 0 && !o.events_given) o.events = unlimited;
     if (o.events != unlimited && o.events < o.conns) {
@@ -782,6 +808,255 @@ void reader_main(run& g, connection& c) {
     bump(c);
 }
 
+// ------------------------------------------------------------------- avro --
+
+// The pool's lines as AvroFlumeEvents without headers (`00`, body length,
+// body), back to back: a batch of consecutive lines is one slice of it.
+struct avro_pool {
+    std::string bytes;
+    std::vector<uint64_t> offsets;  // event i is [offsets[i], offsets[i+1])
+};
+
+avro_pool encode_pool(const line_pool& pool) {
+    avro_pool ap;
+    ap.offsets.reserve(pool.offsets.size());
+    ap.bytes.reserve(pool.bytes.size() + pool.lines() * 4);
+    for (uint64_t i = 0; i < pool.lines(); ++i) {
+        ap.offsets.push_back(ap.bytes.size());
+        std::string_view line(pool.bytes.data() + pool.offsets[i], pool.line_len(i) - 1);  // without '\n'
+        ap.bytes += '\0';
+        sluice::avro::put_bytes(ap.bytes, line);
+    }
+    ap.offsets.push_back(ap.bytes.size());
+    return ap;
+}
+
+struct avro_conn {
+    unsigned id = 0;
+    int fd = -1;
+    uint64_t first_line = 0;
+    uint64_t target = 0;
+    uint64_t sent = 0, acked = 0, failed = 0, bytes = 0;
+    int64_t end_ns = 0;
+    histogram hist;
+};
+
+bool write_all_fd(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+void avro_worker(run& g, const avro_pool& ap, avro_conn& c, std::latch& start) {
+    namespace avro = sluice::avro;
+    const options& o = g.opt;
+    const uint64_t lines = ap.offsets.size() - 1;
+    std::optional<avro::Deflater> deflater;
+    std::optional<avro::Inflater> inflater;
+    if (o.deflate) {
+        deflater.emplace(6);
+        inflater.emplace(64 << 20);
+    }
+    avro::FrameDecoder frames(64 << 20);
+    bool established = false, with_text = false;
+    avro::Md5 server_hash = avro::flume1_hash;
+    struct call {
+        uint32_t serial;
+        uint64_t first, n;
+        int64_t t_ns;
+    };
+    std::deque<call> outstanding;
+    uint32_t serial = 0;
+    std::string message, packed, wire, plain, frame, error;
+    std::vector<char> buf(1 << 16);
+    const double rate_per_conn = o.rate / o.conns;
+
+    auto send_call = [&](uint64_t first, uint64_t n) -> bool {
+        message.clear();
+        if (!established) {
+            if (with_text)
+                avro::put_handshake_request(message, avro::sluice_hash, avro::protocol_text(), server_hash);
+            else
+                avro::put_handshake_request(message, avro::flume1_hash, {}, avro::flume1_hash);
+        }
+        message += '\0';
+        avro::put_bytes(message, "appendBatch");
+        avro::put_long(message, static_cast<int64_t>(n));
+        const uint64_t p = (c.first_line + first) % lines;
+        message.append(ap.bytes, ap.offsets[p], ap.offsets[p + n] - ap.offsets[p]);
+        message += '\0';
+        packed.clear();
+        avro::put_pack(packed, ++serial, {message});
+        std::string_view out = packed;
+        if (deflater) {
+            wire.clear();
+            deflater->write(packed, wire);
+            out = wire;
+        }
+        c.bytes += ap.offsets[p + n] - ap.offsets[p];
+        if (!write_all_fd(c.fd, out)) {
+            report_failure("conn %u: write failed: %s", c.id, std::strerror(errno));
+            return false;
+        }
+        return true;
+    };
+
+    start.arrive_and_wait();
+    const int64_t ack_timeout_ns = static_cast<int64_t>(o.ack_timeout * 1e9);
+    int64_t last_progress = now_ns();
+    for (;;) {
+        int64_t now = now_ns();
+        // Send while the window allows (one call at a time until the handshake is done).
+        while (outstanding.size() < o.inflight && (established || outstanding.empty()) && c.sent < c.target &&
+               now < g.deadline_ns) {
+            if (rate_per_conn > 0 &&
+                static_cast<double>(c.sent) > static_cast<double>(now - g.start_ns) / 1e9 * rate_per_conn)
+                break;
+            const uint64_t p = (c.first_line + c.sent) % lines;
+            const uint64_t n = std::min({o.batch, c.target - c.sent, lines - p});  // contiguous in the pool
+            if (!send_call(c.sent, n)) return;
+            outstanding.push_back({serial, c.sent, n, now});
+            c.sent += n;
+        }
+        if (outstanding.empty()) {
+            if (c.sent >= c.target || now >= g.deadline_ns) break;
+            // Paced: wait for the next call's time.
+            sleep_until_ns(now + 200000);
+            continue;
+        }
+        pollfd pfd{c.fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, rate_per_conn > 0 ? 1 : 50);
+        if (pr < 0 && errno != EINTR) {
+            report_failure("conn %u: poll: %s", c.id, std::strerror(errno));
+            return;
+        }
+        now = now_ns();
+        if (pr <= 0) {
+            if (now - last_progress > ack_timeout_ns) {
+                report_failure("conn %u: no reply for %.1f s; %" PRIu64 " of %" PRIu64 " events acknowledged", c.id,
+                               o.ack_timeout, c.acked, c.sent);
+                return;
+            }
+            continue;
+        }
+        ssize_t r = read(c.fd, buf.data(), buf.size());
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR) continue;
+            report_failure("conn %u: server closed the connection after %" PRIu64 " acked events", c.id, c.acked);
+            return;
+        }
+        last_progress = now;
+        std::string_view data(buf.data(), static_cast<size_t>(r));
+        if (inflater) {
+            plain.clear();
+            if (!inflater->read(data, plain, &error)) {
+                report_failure("conn %u: %s", c.id, error.c_str());
+                return;
+            }
+            data = plain;
+        }
+        frames.feed(data);
+        for (;;) {
+            uint32_t got_serial;
+            auto next = frames.next(&got_serial, &frame, &error);
+            if (next == avro::FrameDecoder::Next::need_more) break;
+            if (next == avro::FrameDecoder::Next::error || outstanding.empty() ||
+                got_serial != outstanding.front().serial) {
+                report_failure("conn %u: unexpected response (serial %u): %s", c.id, got_serial, error.c_str());
+                return;
+            }
+            avro::CallResponse resp;
+            if (!avro::read_call_response(frame, !established, &resp)) {
+                report_failure("conn %u: a response that does not decode", c.id);
+                return;
+            }
+            call& front = outstanding.front();
+            if (resp.has_handshake && resp.handshake.match == avro::Match::none) {
+                if (with_text) {
+                    report_failure("conn %u: the server refuses the protocol (handshake NONE twice)", c.id);
+                    return;
+                }
+                with_text = true;
+                if (resp.handshake.has_server_hash) server_hash = resp.handshake.server_hash;
+                if (!send_call(front.first, front.n)) return;
+                front.serial = serial;
+                continue;
+            }
+            if (resp.has_handshake) established = true;
+            if (resp.has_status && resp.status == avro::CallStatus::ok) {
+                c.acked += front.n;
+                c.hist.record(now - front.t_ns);
+            } else {
+                c.failed += front.n;
+                g_failed.store(true);
+                if (g_printed_replies.fetch_add(1) < max_printed_replies)
+                    report_failure("conn %u: appendBatch of %" PRIu64 " events answered %s%s", c.id, front.n,
+                                   resp.status == avro::CallStatus::failed ? "FAILED" : "UNKNOWN",
+                                   resp.error.empty() ? "" : (": " + resp.error).c_str());
+            }
+            c.end_ns = now;
+            outstanding.pop_front();
+        }
+    }
+}
+
+int avro_main(run& g) {
+    const options& o = g.opt;
+    const avro_pool ap = encode_pool(g.pool);
+    std::vector<std::unique_ptr<avro_conn>> conns;
+    for (unsigned i = 0; i < o.conns; ++i) {
+        auto c = std::make_unique<avro_conn>();
+        c->id = i;
+        c->first_line = (static_cast<unsigned __int128>(i) * g.pool.lines() / o.conns);
+        c->target = o.events == unlimited ? unlimited : o.events / o.conns + (i < o.events % o.conns ? 1 : 0);
+        c->fd = connect_to(o);
+        if (c->fd < 0) {
+            for (auto& d : conns) close(d->fd);
+            return 1;
+        }
+        conns.push_back(std::move(c));
+    }
+    std::latch start(static_cast<ptrdiff_t>(o.conns) + 1);
+    std::vector<std::thread> workers;
+    g.start_ns = now_ns();
+    if (o.duration > 0) g.deadline_ns = g.start_ns + static_cast<int64_t>(o.duration * 1e9);
+    for (auto& c : conns) workers.emplace_back(avro_worker, std::ref(g), std::cref(ap), std::ref(*c), std::ref(start));
+    start.count_down();
+    for (auto& t : workers) t.join();
+
+    uint64_t events = 0, bytes = 0, acked = 0, failed = 0;
+    int64_t end_ns = g.start_ns;
+    histogram hist;
+    for (auto& c : conns) {
+        close(c->fd);
+        events += c->acked + c->failed;
+        bytes += c->bytes;
+        acked += c->acked;
+        failed += c->failed;
+        hist.merge(c->hist);
+        end_ns = std::max(end_ns, c->end_ns);
+        if (c->target != unlimited && c->acked + c->failed < c->target && o.duration <= 0) {
+            report_failure("conn %u: %" PRIu64 " of %" PRIu64 " events answered", c->id, c->acked + c->failed,
+                           c->target);
+        }
+    }
+    const double seconds = static_cast<double>(end_ns - g.start_ns) / 1e9;
+    const double safe_s = seconds > 0 ? seconds : 1e-9;
+    std::printf("events=%" PRIu64 " bytes=%" PRIu64 " seconds=%.6f events_per_s=%.1f mb_per_s=%.2f\n", events, bytes,
+                seconds, static_cast<double>(events) / safe_s, static_cast<double>(bytes) / 1e6 / safe_s);
+    std::printf("acks=%" PRIu64 " failed=%" PRIu64 " p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f\n", acked, failed,
+                hist.quantile(0.5) / 1e3, hist.quantile(0.9) / 1e3, hist.quantile(0.99) / 1e3,
+                hist.quantile(0.999) / 1e3);
+    if (std::fflush(stdout) != 0) return 1;
+    return g_failed.load() ? 1 : 0;
+}
+
 // ------------------------------------------------------------------- main --
 
 int main_impl(int argc, char** argv) {
@@ -808,6 +1083,8 @@ int main_impl(int argc, char** argv) {
                      o.seed, o.rate, o.acks ? 1 : 0, g.pool.lines(),
                      static_cast<double>(g.pool.bytes.size()) / (1 << 20), gen_s);
     }
+
+    if (o.proto == "avro") return avro_main(g);
 
     std::vector<std::unique_ptr<connection>> conns;
     for (unsigned i = 0; i < o.conns; ++i) {

@@ -69,6 +69,8 @@ public:
     void send(StreamId, const char*, size_t) override {}
     void close_stream(StreamId) override {}
     void sync_data(int, std::function<void(int)> done) override { done(0); }
+    Result<ConnectId> connect(int, const sockaddr*, socklen_t, ConnectHandler*) override { return unsupported(); }
+    void cancel_connect(ConnectId) override {}
 
 private:
     static Status unsupported() { return Status(errc::unsupported, "test reactor does no I/O"); }

@@ -383,6 +383,110 @@ TEST_P(ReactorTest, LargeSendToASlowReaderArrivesCompleteAndInOrder) {
     EXPECT_EQ(h.closed, 1);
 }
 
+// ------------------------------------------------------------ connect
+
+struct connect_recorder : ConnectHandler {
+    int calls = 0;
+    int err = -1;
+    bool in_call = false;  // set by the test around connect(): the answer must not come from inside
+    bool answered_inside = false;
+    void on_connected(int e) override {
+        answered_inside |= in_call;
+        calls++;
+        err = e;
+    }
+};
+
+int nonblocking_socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    return a;
+}
+
+TEST_P(ReactorTest, ConnectReachesAListenerAndTheSocketCarriesAStream) {
+    auto l = reactor().add_listener(_listener.fd, &_acceptor);
+    ASSERT_TRUE(l.is_ok());
+    _listening = true;
+    int fd = nonblocking_socket();
+    connect_recorder cr;
+    sockaddr_in a = loopback(_listener.port);
+    cr.in_call = true;
+    auto id = reactor().connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a), &cr);
+    cr.in_call = false;
+    ASSERT_TRUE(id.is_ok()) << id.status().to_string();
+    ASSERT_TRUE(pump_until([&] { return cr.calls > 0 && !_acceptor.fds.empty(); }));
+    EXPECT_FALSE(cr.answered_inside);
+    EXPECT_EQ(cr.err, 0);
+    // The connected socket works as a stream.
+    stream_recorder h;
+    auto sid = reactor().add_stream(fd, &h);
+    ASSERT_TRUE(sid.is_ok());
+    reactor().send(sid.value(), "ping", 4);
+    char buf[8] = {};
+    ASSERT_TRUE(pump_until([&] { return !h.sent.empty(); }));
+    ASSERT_EQ(::recv(_acceptor.fds.back(), buf, sizeof(buf), 0), 4);
+    EXPECT_EQ(std::string(buf, 4), "ping");
+    reactor().close_stream(sid.value());
+    ASSERT_TRUE(pump_until([&] { return h.closed > 0; }));
+    pump_for(3);
+    EXPECT_EQ(cr.calls, 1) << "on_connected exactly once";
+}
+
+TEST_P(ReactorTest, ConnectToAClosedPortFailsWithConnectionRefused) {
+    // A port that was just bound and released: nothing listens there.
+    listen_socket dead = make_listener();
+    ::close(dead.fd);
+    int fd = nonblocking_socket();
+    connect_recorder cr;
+    sockaddr_in a = loopback(dead.port);
+    ASSERT_TRUE(reactor().connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a), &cr).is_ok());
+    ASSERT_TRUE(pump_until([&] { return cr.calls > 0; }));
+    EXPECT_EQ(cr.err, ECONNREFUSED);
+    pump_for(3);
+    EXPECT_EQ(cr.calls, 1);
+    ::close(fd);
+}
+
+TEST_P(ReactorTest, CancelConnectEndsAConnectThatHangs) {
+    // A listener whose accept queue is full (backlog 0, never accepting)
+    // drops further SYNs: a connect to it hangs until cancelled.
+    int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = loopback(0);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(lfd, 0), 0);
+    socklen_t len = sizeof(a);
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    std::vector<int> fillers;
+    connect_recorder cr;
+    int fd = -1;
+    Result<ConnectId> id = Status(errc::io, "not tried");
+    for (int i = 0; i < 8; i++) {
+        // Fill the queue with connects of our own until one hangs.
+        fd = nonblocking_socket();
+        id = reactor().connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a), &cr);
+        ASSERT_TRUE(id.is_ok());
+        pump_for(10);
+        if (cr.calls == 0) break;  // this one hangs
+        cr = connect_recorder{};
+        fillers.push_back(fd);
+        fd = -1;
+    }
+    ASSERT_GE(fd, 0) << "no connect hung";
+    ASSERT_EQ(cr.calls, 0);
+    reactor().cancel_connect(id.value());
+    ASSERT_TRUE(pump_until([&] { return cr.calls > 0; }));
+    EXPECT_EQ(cr.err, ECANCELED);
+    pump_for(3);
+    EXPECT_EQ(cr.calls, 1);
+    ::close(fd);
+    for (int f : fillers) ::close(f);
+    ::close(lfd);
+}
+
 TEST_P(ReactorTest, PeerCloseIsEofWithoutError) {
     stream_recorder h;
     auto c = connect_stream(&h);
