@@ -1118,6 +1118,39 @@ std::string configuration_reference() {
             }
         }
     }
+    auto parts = [&](const char* title, const char* intro, const std::vector<const PartDescriptor*>& list) {
+        out += "## " + std::string(title) + "\n\n" + intro + "\n\n";
+        for (const auto* d : list) {
+            out += "### " + std::string(d->type) + "\n\n";
+            if (!d->description.empty()) out += std::string(d->description) + "\n\n";
+            if (!d->aliases.empty()) {
+                out += "Aliases:";
+                for (auto a : d->aliases) out += " `" + std::string(a) + "`";
+                out += "\n\n";
+            }
+            if (d->keys.empty()) {
+                out += "No keys.\n\n";
+            } else {
+                key_table(out, d->keys);
+                out += "\n";
+            }
+        }
+    };
+    std::vector<const PartDescriptor*> interceptors;
+    for (const auto& t : interceptor_types()) interceptors.push_back(&t.part);
+    parts("Interceptors",
+          "A source's `interceptors` list names its interceptors, run in that order on every event before the "
+          "selector: `<agent>.sources.<src>.interceptors.<name>.type` and the keys below under "
+          "`<agent>.sources.<src>.interceptors.<name>.`.",
+          interceptors);
+    parts("Channel selectors",
+          "`<agent>.sources.<src>.selector.type` (default `replicating`) and the keys below under "
+          "`<agent>.sources.<src>.selector.`. Every channel a selector names must be one of the source's.",
+          selector_types());
+    parts("Sink processors",
+          "`<agent>.sinkgroups.<group>.processor.type` (default `default`) and the keys below under "
+          "`<agent>.sinkgroups.<group>.processor.`. A sink belongs to at most one group.",
+          sink_processor_types());
     return out;
 }
 
