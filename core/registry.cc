@@ -649,13 +649,16 @@ void validator::check_selector(comp_state& s) {
     const std::vector<std::string> own = channels ? split_list(channels->value) : std::vector<std::string>{};
     // Every channel a selector names must be one of the source's (Flume:
     // "Selector channel not found").
+    // Flume drops a multiplexing source over it; a replicating one runs,
+    // ignoring the name (lenient mode does the same).
+    const bool breaking = d->type != "replicating";
     auto check_list = [&](const std::string& key, bool must_have_one) {
         const auto* v = c.find(key);
         if (!v) return;
         auto names = split_list(v->value);
         for (const auto& n : names)
             if (std::find(own.begin(), own.end(), n) == own.end())
-                report(Sev::error, &s, true, v->line, c.full_key(key),
+                report(Sev::error, &s, breaking, v->line, c.full_key(key),
                        "channel '" + n + "' is not one of the source's channels (" + (channels ? channels->value : "") + ")");
         if (must_have_one && names.empty())
             report(Sev::error, &s, true, v->line, c.full_key(key), "no channel configured for this header value");
