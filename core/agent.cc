@@ -181,7 +181,7 @@ Status Agent::start() {
             const PartDescriptor* kind = type.empty() ? nullptr : find_part(sink_processor_types(), type);
             if (!kind || kind->type == "default") continue;
             std::vector<GroupSink> members;
-            std::vector<size_t> indices;
+            std::vector<int64_t> member_priorities;  // failover: parallel to members
             std::vector<Channel*> channels;
             auto processor_keys = vg.settings.get_prefixed("processor.");
             std::vector<int64_t> priorities;
@@ -198,23 +198,24 @@ Status Agent::start() {
             } else {
                 member_names = names;
             }
-            for (const auto& name : member_names) {
+            for (size_t m = 0; m < member_names.size(); m++) {
+                const std::string& name = member_names[m];
                 size_t k = index_of(name);
-                if (k == SIZE_MAX || !made[k]) continue;
+                if (k == SIZE_MAX || !made[k]) continue;  // failed to start: the agent fails
                 grouped[k] = true;
                 Sink* sink = made[k];
                 Channel* ch = channel_of[k];
                 unsigned id = shard.id();
                 members.push_back(GroupSink{name, [sink, ch, id] { return process_once(*sink, *ch, id); }});
                 if (std::find(channels.begin(), channels.end(), ch) == channels.end()) channels.push_back(ch);
-                indices.push_back(k);
+                if (!priorities.empty()) member_priorities.push_back(priorities[m]);
             }
             if (members.empty()) continue;
             ComponentConfig sub = sub_component(vg.settings.config(), "processor.", vg.settings.name());
             ComponentSettings ps(&sub, &kind->keys);
             std::unique_ptr<SinkProcessor> processor;
             if (kind->type == "failover") {
-                processor = make_failover_processor(std::move(members), priorities, ps.get_duration_ms("maxpenalty"));
+                processor = make_failover_processor(std::move(members), member_priorities, ps.get_duration_ms("maxpenalty"));
             } else {
                 std::string selector = ps.get_string("selector");
                 for (auto& c : selector) c = char(std::tolower(static_cast<unsigned char>(c)));
