@@ -36,7 +36,7 @@
 # Every sluice run is checked: the agent must exit 0 and its summary line
 # `SINK.k1: ... EventDrainSuccessCount=N` must equal EVENTS.
 #
-# Environment: BUILD R EVENTS CONNS LINE_BYTES WRITE_SIZE SCENARIOS ENGINE_CPU
+# Environment: BUILD R EVENTS CONNS LINE_BYTES WRITE_SIZE SCENARIOS INTERCEPTORS ENGINE_CPU
 # LOADGEN_CPU RUN_TIMEOUT START_TIMEOUT OUT, and LOADGEN CEILING SLUICE to
 # point at binaries elsewhere. Per-run raw output is kept in $OUT.
 set -euo pipefail
@@ -48,6 +48,7 @@ CONNS=${CONNS:-4}
 LINE_BYTES=${LINE_BYTES:-100}
 WRITE_SIZE=${WRITE_SIZE:-65536}
 SCENARIOS=${SCENARIOS:-"ceiling ceiling-acks sluice sluice-acks"}
+INTERCEPTORS=${INTERCEPTORS:-}    # e.g. "timestamp host": an interceptor chain on the source
 ENGINE_CPU=${ENGINE_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}   # seconds for one loadgen run, and for one drain
@@ -233,6 +234,16 @@ a1.sinks.k1.channel = c1
 EOF
     if [[ $channel == file ]]; then
         printf 'a1.channels.c1.checkpointDir = %s\na1.channels.c1.dataDirs = %s\n' "$dir/checkpoint" "$dir/data" >>"$conf"
+    fi
+    # INTERCEPTORS="timestamp host": that chain on the source, in that order.
+    if [[ -n $INTERCEPTORS ]]; then
+        local names="" i=0 t
+        for t in $INTERCEPTORS; do
+            i=$((i + 1))
+            names+=" i$i"
+            echo "a1.sources.r1.interceptors.i$i.type = $t" >>"$conf"
+        done
+        echo "a1.sources.r1.interceptors =$names" >>"$conf"
     fi
     # The wrapper (pinned with the agent; it only waits) records the agent's
     # pid, waits for it, and writes `times` — the CPU of its waited children,

@@ -2,32 +2,38 @@
 #include "core/agent.h"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "core/assert.h"
+#include "core/interceptor.h"
 #include "core/log.h"
+#include "core/sink_processor.h"
 
 namespace sluice {
 
 namespace {
 
-// Flume's SinkRunner on one shard: calls process() while it returns ready
-// (yielding to other work every few calls), and after a backoff waits for new
-// events on its slice, or for a timer (min(n x 1 s, 5 s) after failures, as
-// Flume's runner sleeps; 1 s when idle, so time-driven sinks such as file_roll
-// roll on time).
+// Flume's SinkRunner on one shard, for one sink or one sink group: calls
+// step() while it returns ready (yielding to other work every few calls).
+// After a backoff (nothing to deliver) it waits for new events on one of its
+// channels' slices, or 1 s (so time-driven sinks such as file_roll roll on
+// time). After a failure it waits min(n x 1 s, 5 s), n failures in a row, as
+// Flume's runner sleeps, and ignores new events meanwhile.
 class SinkRunner : public std::enable_shared_from_this<SinkRunner> {
 public:
-    SinkRunner(Shard& shard, Sink& sink, Channel& channel) : _shard(shard), _sink(sink), _channel(channel) {}
+    SinkRunner(Shard& shard, std::function<SinkOutcome()> step, std::vector<Channel*> channels)
+        : _shard(shard), _step(std::move(step)), _channels(std::move(channels)) {}
 
     void start() {
         // Callbacks hold weak references: the runner may be gone before a
         // deferred call or a channel notification comes.
-        _channel.on_available(_shard.id(), [w = weak_from_this()] {
-            if (auto self = w.lock()) self->wake();
-        });
+        for (auto* ch : _channels)
+            ch->on_available(_shard.id(), [w = weak_from_this()] {
+                if (auto self = w.lock()) self->wake();
+            });
         wake();
     }
     void stop() {
@@ -52,13 +58,13 @@ private:
         _scheduled = false;
         if (_stopped) return;
         for (int i = 0; i < 16; i++) {
-            if (_sink.process() == SinkStatus::ready) {
+            SinkOutcome outcome = _step();
+            if (outcome == SinkOutcome::ready) {
                 _backoffs = 0;
                 _failing = false;
                 continue;
             }
-            // Backoff: an empty slice means idle; events left mean delivery failed.
-            _failing = _channel.slice_size(_shard.id()) > 0;
+            _failing = outcome == SinkOutcome::failed;
             _backoffs = _failing ? _backoffs + 1 : 0;
             int64_t wait_ms = _failing ? std::min<int64_t>(int64_t(_backoffs) * 1000, 5000) : 1000;
             _timer = _shard.add_timer(wait_ms * 1000, [w = weak_from_this()] {
@@ -74,12 +80,20 @@ private:
     }
 
     Shard& _shard;
-    Sink& _sink;
-    Channel& _channel;
+    std::function<SinkOutcome()> _step;
+    std::vector<Channel*> _channels;
     bool _scheduled = false, _stopped = false, _failing = false;
     int _backoffs = 0;
     TimerId _timer = 0;
 };
+
+// One process() of one sink as an outcome: a sink says `backoff` both when
+// its channel was empty and when delivery failed (component.h); events still
+// waiting on its slice tell the two apart.
+SinkOutcome process_once(Sink& sink, Channel& channel, unsigned shard) {
+    if (sink.process() == SinkStatus::ready) return SinkOutcome::ready;
+    return channel.slice_size(shard) > 0 ? SinkOutcome::failed : SinkOutcome::backoff;
+}
 
 }  // namespace
 
@@ -88,6 +102,7 @@ struct Agent::shard_state {
     std::vector<std::unique_ptr<Source>> sources;
     std::vector<std::unique_ptr<Sink>> sinks;
     std::vector<std::shared_ptr<SinkRunner>> runners;
+    std::vector<std::unique_ptr<SinkProcessor>> groups;
 };
 
 Agent::Agent(std::unique_ptr<Topology> topology, Runtime& runtime, AgentOptions opts)
@@ -130,6 +145,8 @@ Status Agent::start() {
     // Sinks first, then sources (Flume's order), each on its own shard.
     _runtime.run_on_all([&](Shard& shard) {
         auto& st = *_shards[shard.id()];
+        std::vector<Sink*> made(_topology->sinks.size(), nullptr);
+        std::vector<Channel*> channel_of(_topology->sinks.size(), nullptr);
         for (size_t k = 0; k < _topology->sinks.size(); k++) {
             auto& vk = _topology->sinks[k];
             Channel* ch = channel(vk.settings.get_string("channel"));
@@ -144,8 +161,82 @@ Status Agent::start() {
                 fail(Status(s.code(), "sink " + vk.settings.name() + ": " + s.message()));
                 continue;
             }
-            st.runners.push_back(std::make_shared<SinkRunner>(shard, *sink.value(), *ch));
+            made[k] = sink.value().get();
+            channel_of[k] = ch;
             st.sinks.push_back(std::move(sink.value()));
+        }
+        // Sink groups with a failover or load_balance processor get one runner
+        // each; every other sink runs on its own (Flume's default processor).
+        std::vector<bool> grouped(_topology->sinks.size(), false);
+        auto index_of = [&](const std::string& name) -> size_t {
+            for (size_t k = 0; k < _topology->sinks.size(); k++)
+                if (_topology->sinks[k].settings.name() == name) return k;
+            return SIZE_MAX;
+        };
+        for (auto& vg : _topology->sinkgroups) {
+            auto names = vg.settings.get_list("sinks");
+            std::string type;
+            for (auto& [k, v] : vg.settings.get_prefixed("processor."))
+                if (k == "type") type = v;
+            const PartDescriptor* kind = type.empty() ? nullptr : find_part(sink_processor_types(), type);
+            if (!kind || kind->type == "default") continue;
+            std::vector<GroupSink> members;
+            std::vector<int64_t> member_priorities;  // failover: parallel to members
+            std::vector<Channel*> channels;
+            auto processor_keys = vg.settings.get_prefixed("processor.");
+            std::vector<int64_t> priorities;
+            std::vector<std::string> member_names;
+            if (kind->type == "failover") {
+                auto prio = failover_priorities(names, processor_keys);
+                for (auto& [i, p] : prio.kept) {
+                    member_names.push_back(names[i]);
+                    priorities.push_back(p);
+                }
+                // A sink left out for a duplicate priority does not run (Flume).
+                for (size_t i : prio.duplicates)
+                    if (size_t k = index_of(names[i]); k != SIZE_MAX) grouped[k] = true;
+            } else {
+                member_names = names;
+            }
+            for (size_t m = 0; m < member_names.size(); m++) {
+                const std::string& name = member_names[m];
+                size_t k = index_of(name);
+                if (k == SIZE_MAX || !made[k]) continue;  // failed to start: the agent fails
+                grouped[k] = true;
+                Sink* sink = made[k];
+                Channel* ch = channel_of[k];
+                unsigned id = shard.id();
+                members.push_back(GroupSink{name, [sink, ch, id] { return process_once(*sink, *ch, id); }});
+                if (std::find(channels.begin(), channels.end(), ch) == channels.end()) channels.push_back(ch);
+                if (!priorities.empty()) member_priorities.push_back(priorities[m]);
+            }
+            if (members.empty()) continue;
+            ComponentConfig sub = sub_component(vg.settings.config(), "processor.", vg.settings.name());
+            ComponentSettings ps(&sub, &kind->keys);
+            std::unique_ptr<SinkProcessor> processor;
+            if (kind->type == "failover") {
+                processor = make_failover_processor(std::move(members), member_priorities, ps.get_duration_ms("maxpenalty"));
+            } else {
+                std::string selector = ps.get_string("selector");
+                for (auto& c : selector) c = char(std::tolower(static_cast<unsigned char>(c)));
+                const bool random = selector == "random";
+                processor = make_load_balance_processor(std::move(members), ps.get_bool("backoff"), random,
+                                                        ps.get_duration_ms("selector.maxTimeOut"),
+                                                        uint64_t(monotonic_us()) ^ (uint64_t(shard.id()) << 40));
+            }
+            SinkProcessor* p = processor.get();
+            st.groups.push_back(std::move(processor));
+            st.runners.push_back(std::make_shared<SinkRunner>(
+                shard, [p] { return p->process(monotonic_us() / 1000); }, channels));
+            st.runners.back()->start();
+        }
+        for (size_t k = 0; k < _topology->sinks.size(); k++) {
+            if (!made[k] || grouped[k]) continue;
+            Sink* sink = made[k];
+            Channel* ch = channel_of[k];
+            unsigned id = shard.id();
+            st.runners.push_back(std::make_shared<SinkRunner>(
+                shard, [sink, ch, id] { return process_once(*sink, *ch, id); }, std::vector<Channel*>{ch}));
             st.runners.back()->start();
         }
     });
@@ -175,19 +266,15 @@ Status Agent::start() {
         auto& st = *_shards[shard.id()];
         for (size_t s = 0; s < _topology->sources.size(); s++) {
             auto& vs = _topology->sources[s];
-            std::vector<Channel*> required, optional;
-            std::vector<std::string> optional_names;
-            for (auto& [k, v] : vs.settings.get_prefixed("selector."))
-                if (k == "optional") optional_names = split_list(v);
-            for (auto& name : vs.settings.get_list("channels")) {
-                Channel* ch = channel(name);
-                if (!ch) continue;  // dropped in lenient mode
-                bool opt = std::find(optional_names.begin(), optional_names.end(), name) != optional_names.end();
-                (opt ? optional : required).push_back(ch);
+            ChannelRouting routing =
+                routing_from_settings(vs.settings, [this](const std::string& name) { return channel(name); });
+            auto chain = build_interceptor_chain(vs.settings);
+            if (!chain) {
+                fail(Status(chain.status().code(), "source " + vs.settings.name() + ": " + chain.status().message()));
+                continue;
             }
-            st.processors.push_back(std::make_unique<ChannelProcessor>(shard.id(), required, optional));
-            std::vector<Channel*> all = required;
-            all.insert(all.end(), optional.begin(), optional.end());
+            st.processors.push_back(std::make_unique<ChannelProcessor>(routing, shard.id(), std::move(chain.value())));
+            std::vector<Channel*> all = routing.channels;
             SourceContext ctx{shard, vs.settings, *st.processors.back(), *source_counters[s], all,
                               [this, &shard](int64_t ms) {
                                   for (auto& stream : _streams)
@@ -317,6 +404,7 @@ uint64_t Agent::stop() {
         for (auto& r : st.runners) r->stop();
         for (auto& k : st.sinks) k->stop();
         st.runners.clear();
+        st.groups.clear();
         st.sinks.clear();
     });
     for (auto& [name, c] : _channels) c->stop();

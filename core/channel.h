@@ -26,11 +26,13 @@
 
 #include "core/event.h"
 #include "core/metrics.h"
+#include "core/registry.h"
 #include "core/status.h"
 
 namespace sluice {
 
 class ComponentSettings;
+class InterceptorChain;
 
 class PutTransaction {
 public:
@@ -100,36 +102,100 @@ private:
     unsigned _shards;
 };
 
-// Flume's ChannelProcessor with the replicating selector: puts each batch into
-// every required channel, each in its own transaction, one after another, and
-// into the optional ones ignoring their failures. Per shard; shard thread only.
+// Flume's channel selectors (reference/flume.md §2.3): which of a source's
+// channels each event goes to, as required or optional.
+struct ChannelRouting {
+    enum class Selector { replicating, multiplexing, load_balancing };
+    Selector selector = Selector::replicating;
+    // The source's channels, in the order of its `channels` list.
+    std::vector<Channel*> channels;
+    // replicating: the channels of selector.optional (the others are required).
+    std::vector<Channel*> optional;
+    // multiplexing: the header; per value the required channels
+    // (selector.mapping.<value>) and the optional ones (selector.optional.<value>);
+    // the channels for a missing, blank or unmapped value (selector.default).
+    std::string header = "flume.selector.header";
+    std::vector<std::pair<std::string, std::vector<Channel*>>> mapping, optional_mapping;
+    std::vector<Channel*> default_channels;
+    // load_balancing: each event to one channel, in turn or at random.
+    bool random = false;
+};
+
+// Selector types and their keys (relative to `selector.`): validation and docs.
+const std::vector<const PartDescriptor*>& selector_types();
+// The routing a source's validated settings describe. `channel` finds a
+// channel by name (null for one dropped in lenient mode: left out).
+ChannelRouting routing_from_settings(const ComponentSettings& source,
+                                     const std::function<Channel*(const std::string&)>& channel);
+
+// Flume's ChannelProcessor: runs the source's interceptors, then puts each
+// event into the channels its selector picks: every required channel in its
+// own transaction, one after another, then the optional ones, ignoring their
+// failures. Per shard; shard thread only.
+//
+// Cost: a replicating source without interceptors takes the original path
+// (no copy, no allocation per event). Interceptors copy the events they keep
+// once into a new batch. Multiplexing and load_balancing put the runs of
+// consecutive events bound for a channel as spans of the one batch (no copy).
 class ChannelProcessor {
 public:
+    // Replicating: `required` and `optional` channels, no interceptors.
     ChannelProcessor(unsigned shard, std::vector<Channel*> required, std::vector<Channel*> optional);
+    // Any selector, and the source's interceptors (null: none).
+    ChannelProcessor(const ChannelRouting& routing, unsigned shard, std::unique_ptr<InterceptorChain> interceptors = nullptr);
+    ~ChannelProcessor();
 
-    // How far a put has got: retrying with the same progress never puts the
-    // same events into a channel twice.
+    // How far a put has got: retrying with the same progress (and the same
+    // span) never puts the same events into a channel twice, and sees the
+    // same interceptor output and channel choices as the first try.
     struct Progress {
         size_t next_required = 0;
         Channel* failed = nullptr;  // the channel whose commit failed last
+        // The span this progress is about, and what was decided for it.
+        const EventBatch* input = nullptr;
+        uint32_t input_begin = 0, input_end = 0;
+        EventBatchPtr intercepted;  // the interceptors' output
+        uint64_t route_seed = 0;    // load_balancing: the first event's turn / random seed
         void reset() { *this = Progress(); }
     };
-    // Ok when every required channel committed `span`. Otherwise the first
-    // failure (channel_full with Flume's text, ...) and progress says where
-    // to resume. `span` must not exceed max_batch().
+    // Ok when every required channel committed its events of `span` (events an
+    // interceptor dropped count as done). Otherwise the first failure
+    // (channel_full with Flume's text, ...) and progress says where to resume:
+    // call again with the same span and progress. `span` must not exceed
+    // max_batch().
     Status put(const EventSpan& span, Progress& progress);
     // Runs fn on this shard once every event put so far through this
-    // processor is durable in each required channel; inline when it already
-    // is. Sources acknowledge to their clients from fn (DESIGN §4: for `file`,
-    // only after the data is on disk). fn must check that whatever it
-    // captured still exists.
+    // processor is durable in each required channel that took some; inline
+    // when it already is. Sources acknowledge to their clients from fn
+    // (DESIGN §4: for `file`, only after the data is on disk). fn must check
+    // that whatever it captured still exists.
     void when_durable(std::function<void()> fn);
     // The largest span one put may carry: the smallest transactionCapacity.
     uint32_t max_batch() const { return _max_batch; }
 
 private:
+    // Which channels (bits: indices into _channels) an event goes to.
+    struct route {
+        uint64_t required = 0, optional = 0;
+    };
+    Status put_replicating(const EventSpan& span, Progress& progress);
+    Status put_routed(const EventSpan& span, Progress& progress);
+    void route_events(const EventSpan& span, const Progress& progress, uint64_t* required, uint64_t* optional);
+    Status put_selected(size_t channel, const EventSpan& span, bool optional);
+
     unsigned _shard;
-    std::vector<Channel*> _required, _optional;
+    ChannelRouting::Selector _selector = ChannelRouting::Selector::replicating;
+    std::vector<Channel*> _required, _optional;  // replicating
+    std::vector<Channel*> _channels;             // multiplexing, load_balancing
+    std::unique_ptr<InterceptorChain> _interceptors;
+    std::string _header;
+    std::vector<route> _routes;  // multiplexing: [0] the default, then one per value
+    std::vector<std::pair<std::string, uint32_t>> _route_of_value;  // sorted by value
+    bool _random = false;
+    uint64_t _next_turn = 0;
+    uint64_t _rng_state;
+    uint64_t _touched = 0;                  // channels that took required events
+    std::vector<uint32_t> _event_routes;    // scratch: route of each event of a span
     uint32_t _max_batch;
 };
 

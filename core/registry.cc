@@ -13,6 +13,9 @@
 #include <set>
 
 #include "core/assert.h"
+#include "core/channel.h"
+#include "core/interceptor.h"
+#include "core/sink_processor.h"
 
 namespace sluice {
 namespace {
@@ -254,6 +257,30 @@ std::vector<std::pair<std::string, std::string>> ComponentSettings::get_prefixed
     return out;
 }
 
+ComponentConfig sub_component(const ComponentConfig& c, std::string_view prefix, const std::string& name) {
+    ComponentConfig sub;
+    sub.kind = c.kind;
+    sub.name = name;
+    sub.key_prefix = c.key_prefix + std::string(prefix);
+    sub.line = c.line;
+    for (auto it = c.props.lower_bound(std::string(prefix)); it != c.props.end(); ++it) {
+        if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+        sub.props.emplace(it->first.substr(prefix.size()), it->second);
+    }
+    if (auto it = sub.props.find("type"); it != sub.props.end()) sub.line = it->second.line;
+    return sub;
+}
+
+const PartDescriptor* find_part(const std::vector<const PartDescriptor*>& parts, std::string_view type) {
+    type = trim(type);
+    for (const auto* d : parts) {
+        if (iequals(d->type, type)) return d;
+        for (auto a : d->aliases)
+            if (iequals(a, type)) return d;
+    }
+    return nullptr;
+}
+
 // ---------------------------------------------------------------------------
 // Registry
 
@@ -415,6 +442,11 @@ public:
 
     void check_component(comp_state& s);
     void check_supported(comp_state& s);
+    // Keys under `prefix` against a part's table; returns whether every value passed.
+    bool check_part(comp_state& s, const std::string& prefix, const PartDescriptor& d);
+    void check_selector(comp_state& s);
+    void check_interceptors(comp_state& s);
+    void check_processor(comp_state& s);
     void check_bindings();
     void check_batch(comp_state& s, comp_state& channel);
     bool alive(const comp_state& s) const { return !(_lenient && s.broken); }
@@ -524,26 +556,19 @@ void validator::check_component(comp_state& s) {
     }
 }
 
-// Flume features whose keys are read but that this build does not run yet are
-// errors, never silently ignored: a user must not believe events are routed,
-// filtered or failed over when they are not.
+// The parts of sources (interceptors, selector) and sink groups (processor):
+// their types and keys, as for components. Flume features that this build
+// does not run would be errors here, never silently ignored.
 void validator::check_supported(comp_state& s) {
     ComponentConfig& c = *s.config;
     auto unsupported = [&](const std::string& key, int line, std::string message) {
         report(Sev::error, &s, true, line, c.full_key(key), std::move(message));
     };
     if (c.kind == ComponentKind::source) {
-        for (const auto& [key, value] : c.props) {
-            if (key == "selector.type" && !iequals(value.value, "replicating"))
-                unsupported(key, value.line, "channel selector '" + value.value + "' is not supported yet; supported: replicating");
-            else if (key.rfind("selector.", 0) == 0 && key != "selector.type" && key != "selector.optional")
-                unsupported(key, value.line, "not supported yet: the replicating selector takes only selector.optional");
-            else if (key == "interceptors" && !trim(value.value).empty())
-                unsupported(key, value.line, "interceptors are not supported yet");
-        }
+        check_selector(s);
+        check_interceptors(s);
     } else if (c.kind == ComponentKind::sinkgroup) {
-        if (const auto* v = c.find("processor.type"); v && !iequals(v->value, "default"))
-            unsupported("processor.type", v->line, "sink processor '" + v->value + "' is not supported yet; supported: default");
+        check_processor(s);
     } else if (c.kind == ComponentKind::stream) {
         s.descriptor = _registry.find(ComponentKind::stream, "stream");
         if (!s.descriptor) {
@@ -556,6 +581,167 @@ void validator::check_supported(comp_state& s) {
                 report(Sev::error, &s, true, v ? v->line : c.line, c.full_key(key), std::move(message));
             }
         }
+    }
+}
+
+bool validator::check_part(comp_state& s, const std::string& prefix, const PartDescriptor& d) {
+    ComponentConfig& c = *s.config;
+    bool values_ok = true;
+    std::vector<std::string_view> names;
+    for (const auto& k : d.keys) names.push_back(k.key);
+    for (auto it = c.props.lower_bound(prefix); it != c.props.end(); ++it) {
+        if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+        const std::string rel = it->first.substr(prefix.size());
+        if (rel == "type") continue;
+        const KeySpec* spec = lookup_key(rel, no_keys, &d.keys);
+        if (!spec) {
+            std::string msg = "unknown key '" + rel + "' for " + std::string(d.type);
+            auto hint = nearest(rel, names);
+            if (!hint.empty()) msg += " (did you mean '" + prefix + std::string(hint) + "'?)";
+            if (names.empty()) msg += " (it takes no keys)";
+            report(Sev::warning, &s, false, it->second.line, c.full_key(it->first), msg + "; ignored");
+            continue;
+        }
+        if (spec->type == KeyType::prefix) continue;
+        if (Status st = check_value(*spec, it->second.value); !st) {
+            report(Sev::error, &s, true, it->second.line, c.full_key(it->first), st.message());
+            values_ok = false;
+        }
+    }
+    ComponentConfig sub = sub_component(c, prefix, c.name);
+    for (const auto& spec : d.keys) {
+        if (!spec.required || is_prefix_key(spec) || sub.props.count(std::string(spec.key))) continue;
+        report(Sev::error, &s, true, sub.line, c.full_key(prefix + std::string(spec.key)),
+               "required key is missing for " + std::string(d.type));
+        values_ok = false;
+    }
+    if (values_ok && d.check) {
+        std::vector<std::pair<std::string, std::string>> found;
+        d.check(ComponentSettings(&sub, &d.keys), found);
+        for (auto& [key, message] : found) {
+            const auto* v = sub.find(key);
+            report(Sev::error, &s, true, v ? v->line : sub.line, c.full_key(prefix + key), std::move(message));
+            values_ok = false;
+        }
+    }
+    return values_ok;
+}
+
+namespace {
+std::string part_names(const std::vector<const PartDescriptor*>& parts) {
+    std::string out;
+    for (const auto* p : parts) out += (out.empty() ? "" : ", ") + std::string(p->type);
+    return out;
+}
+}  // namespace
+
+void validator::check_selector(comp_state& s) {
+    ComponentConfig& c = *s.config;
+    const auto* type = c.find("selector.type");
+    const PartDescriptor* d = find_part(selector_types(), type ? type->value : "replicating");
+    if (!d) {
+        report(Sev::error, &s, true, type->line, c.full_key("selector.type"),
+               "unknown channel selector '" + type->value + "'; known: " + part_names(selector_types()));
+        return;
+    }
+    if (!check_part(s, "selector.", *d)) return;
+    const auto* channels = c.find("channels");
+    const std::vector<std::string> own = channels ? split_list(channels->value) : std::vector<std::string>{};
+    // Every channel a selector names must be one of the source's (Flume:
+    // "Selector channel not found").
+    // Flume drops a multiplexing source over it; a replicating one runs,
+    // ignoring the name (lenient mode does the same).
+    const bool breaking = d->type != "replicating";
+    auto check_list = [&](const std::string& key, bool must_have_one) {
+        const auto* v = c.find(key);
+        if (!v) return;
+        auto names = split_list(v->value);
+        for (const auto& n : names)
+            if (std::find(own.begin(), own.end(), n) == own.end())
+                report(Sev::error, &s, breaking, v->line, c.full_key(key),
+                       "channel '" + n + "' is not one of the source's channels (" + (channels ? channels->value : "") + ")");
+        if (must_have_one && names.empty())
+            report(Sev::error, &s, true, v->line, c.full_key(key), "no channel configured for this header value");
+    };
+    if (d->type == "replicating") {
+        check_list("selector.optional", false);
+    } else if (d->type == "multiplexing") {
+        check_list("selector.default", false);
+        for (const auto& [k, v] : c.props) {
+            if (k.rfind("selector.mapping.", 0) == 0) check_list(k, true);
+            else if (k.rfind("selector.optional.", 0) == 0) check_list(k, false);
+        }
+    }
+    if (d->type != "replicating" && own.size() > 64)
+        report(Sev::error, &s, true, channels->line, c.full_key("channels"),
+               "a source with the " + std::string(d->type) + " selector takes at most 64 channels");
+}
+
+void validator::check_interceptors(comp_state& s) {
+    ComponentConfig& c = *s.config;
+    const auto* list = c.find("interceptors");
+    if (!list) return;
+    std::set<std::string> seen;
+    for (const auto& name : split_list(list->value)) {
+        if (!seen.insert(name).second) {
+            report(Sev::warning, &s, false, list->line, c.full_key("interceptors"),
+                   "interceptor '" + name + "' is listed twice; it runs twice");
+            continue;
+        }
+        const std::string prefix = "interceptors." + name + ".";
+        const auto* type = c.find(prefix + "type");
+        if (!type) {
+            report(Sev::error, &s, true, list->line, c.full_key(prefix + "type"),
+                   "required key is missing: the type of interceptor '" + name + "'");
+            continue;
+        }
+        const InterceptorType* t = find_interceptor_type(type->value);
+        if (!t) {
+            std::string known;
+            for (const auto& it : interceptor_types()) known += (known.empty() ? "" : ", ") + std::string(it.part.type);
+            report(Sev::error, &s, true, type->line, c.full_key(prefix + "type"),
+                   "unknown interceptor type '" + type->value + "'; known: " + known);
+            continue;
+        }
+        check_part(s, prefix, t->part);
+    }
+}
+
+void validator::check_processor(comp_state& g) {
+    ComponentConfig& c = *g.config;
+    const auto* type = c.find("processor.type");
+    const PartDescriptor* d = find_part(sink_processor_types(), type ? type->value : "default");
+    if (!d) {
+        report(Sev::error, &g, true, type->line, c.full_key("processor.type"),
+               "unknown sink processor '" + type->value + "'; known: " + part_names(sink_processor_types()));
+        return;
+    }
+    if (!check_part(g, "processor.", *d)) return;
+    const auto* sinks_value = c.find("sinks");
+    const std::vector<std::string> sinks = sinks_value ? split_list(sinks_value->value) : std::vector<std::string>{};
+    if (d->type == "load_balance" && sinks_value && sinks.size() < 2)
+        report(Sev::error, &g, true, sinks_value->line, c.full_key("sinks"),
+               "the load_balance sink processor cannot be used for a single sink; configure more than one sink");
+    if (d->type != "failover") return;
+    std::vector<std::pair<std::string, std::string>> priority_keys;
+    for (const auto& [k, v] : c.props) {
+        if (k.rfind("processor.priority.", 0) != 0) continue;
+        const std::string sink = k.substr(19);
+        if (std::find(sinks.begin(), sinks.end(), sink) == sinks.end())
+            report(Sev::warning, &g, false, v.line, c.full_key(k), "sink '" + sink + "' is not in this group; ignored");
+        if (!parse_int(v.value) || *parse_int(v.value) < INT32_MIN || *parse_int(v.value) > INT32_MAX) {
+            report(Sev::error, &g, true, v.line, c.full_key(k), "expected an integer priority, got '" + v.value + "'");
+            continue;
+        }
+        priority_keys.emplace_back(k.substr(10), std::to_string(*parse_int(v.value)));
+    }
+    auto prio = failover_priorities(sinks, priority_keys);
+    for (size_t i : prio.duplicates) {
+        const auto* v = c.find("processor.priority." + sinks[i]);
+        report(Sev::error, &g, false, v ? v->line : sinks_value->line,
+               c.full_key(v ? "processor.priority." + sinks[i] : "sinks"),
+               "sink '" + sinks[i] + "' has the priority of another sink of the group; it is left out of the group "
+               "and does not run (as in Flume)");
     }
 }
 
@@ -935,6 +1121,39 @@ std::string configuration_reference() {
             }
         }
     }
+    auto parts = [&](const char* title, const char* intro, const std::vector<const PartDescriptor*>& list) {
+        out += "## " + std::string(title) + "\n\n" + intro + "\n\n";
+        for (const auto* d : list) {
+            out += "### " + std::string(d->type) + "\n\n";
+            if (!d->description.empty()) out += std::string(d->description) + "\n\n";
+            if (!d->aliases.empty()) {
+                out += "Aliases:";
+                for (auto a : d->aliases) out += " `" + std::string(a) + "`";
+                out += "\n\n";
+            }
+            if (d->keys.empty()) {
+                out += "No keys.\n\n";
+            } else {
+                key_table(out, d->keys);
+                out += "\n";
+            }
+        }
+    };
+    std::vector<const PartDescriptor*> interceptors;
+    for (const auto& t : interceptor_types()) interceptors.push_back(&t.part);
+    parts("Interceptors",
+          "A source's `interceptors` list names its interceptors, run in that order on every event before the "
+          "selector: `<agent>.sources.<src>.interceptors.<name>.type` and the keys below under "
+          "`<agent>.sources.<src>.interceptors.<name>.`.",
+          interceptors);
+    parts("Channel selectors",
+          "`<agent>.sources.<src>.selector.type` (default `replicating`) and the keys below under "
+          "`<agent>.sources.<src>.selector.`. Every channel a selector names must be one of the source's.",
+          selector_types());
+    parts("Sink processors",
+          "`<agent>.sinkgroups.<group>.processor.type` (default `default`) and the keys below under "
+          "`<agent>.sinkgroups.<group>.processor.`. A sink belongs to at most one group.",
+          sink_processor_types());
     return out;
 }
 

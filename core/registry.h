@@ -98,6 +98,25 @@ using StreamFactory = std::function<Result<std::unique_ptr<Stream>>(StreamContex
 using ComponentCheck = std::function<void(const ComponentSettings&,
                                           std::vector<std::pair<std::string, std::string>>& key_and_message)>;
 
+// A part of a component, configured under one of its key prefixes: an
+// interceptor (`interceptors.<name>.`), a channel selector (`selector.`), a
+// sink processor (`processor.`). Its keys are relative to that prefix;
+// validate_agent() checks them as it checks a component's own keys.
+struct PartDescriptor {
+    std::string_view type;                  // Flume's alias: "timestamp", "multiplexing", "failover"
+    std::vector<std::string_view> aliases;  // Flume class names
+    std::string_view description;
+    std::vector<KeySpec> keys;
+    ComponentCheck check = {};
+};
+
+// The keys of `c` under `prefix` as a component of their own (keys relative
+// to the prefix, full keys still right in messages), so ComponentSettings can
+// read a part's keys against its PartDescriptor.
+ComponentConfig sub_component(const ComponentConfig& c, std::string_view prefix, const std::string& name);
+// Case-insensitive match on type or alias.
+const PartDescriptor* find_part(const std::vector<const PartDescriptor*>& parts, std::string_view type);
+
 struct ComponentDescriptor {
     ComponentKind kind = ComponentKind::source;
     std::string_view type;                  // Flume's alias: "netcat", "memory", "logger"

@@ -369,22 +369,58 @@ TEST(Validate, PrefixKeysAcceptEverythingUnderThem) {
     EXPECT_TRUE(r.problems.empty()) << testing::PrintToString(r.lines());
 }
 
-// Keys of Flume features the engine does not run yet are errors, never
-// silently ignored (an event must not look routed or filtered when it is not).
-TEST(Validate, FeaturesNotYetRunAreErrors) {
+// Selectors and interceptors: their types and keys are checked like a
+// component's, with file:line:key messages.
+TEST(Validate, SelectorAndInterceptorKeysAreChecked) {
+    auto ok = run(std::string(good) +
+                  "a1.sources.r1.interceptors = i1 i2\n"                 // 11
+                  "a1.sources.r1.interceptors.i1.type = timestamp\n"
+                  "a1.sources.r1.interceptors.i2.type = org.apache.flume.interceptor.HostInterceptor$Builder\n"
+                  "a1.sources.r1.selector.type = multiplexing\n"         // 14
+                  "a1.sources.r1.selector.header = state\n"
+                  "a1.sources.r1.selector.mapping.CA = c1\n"
+                  "a1.sources.r1.selector.default = c1\n");
+    EXPECT_NE(ok.topology, nullptr);
+    EXPECT_TRUE(ok.problems.empty()) << testing::PrintToString(ok.lines());
+
     auto r = run(std::string(good) +
-                 "a1.sources.r1.interceptors = i1\n"                  // 11
+                 "a1.sources.r1.interceptors = i1 i2 i3 i4\n"               // 11
                  "a1.sources.r1.interceptors.i1.type = timestamp\n"
-                 "a1.sources.r1.selector.type = multiplexing\n"        // 13
-                 "a1.sources.r1.selector.mapping.CA = c1\n");          // 14
+                 "a1.sources.r1.interceptors.i1.headerNme = ts\n"           // 13
+                 "a1.sources.r1.interceptors.i2.type = regex_filter\n"
+                 "a1.sources.r1.interceptors.i2.regex = (oops\n"            // 15
+                 "a1.sources.r1.interceptors.i3.type = uuid\n"              // 16
+                 "a1.sources.r1.selector.type = multiplexing\n"             // 17
+                 "a1.sources.r1.selector.mapping.CA = c9\n"                 // 18
+                 "a1.sources.r1.selector.mapping.NY =\n");                  // 19
     EXPECT_EQ(r.topology, nullptr);
     EXPECT_EQ(r.lines(), (std::vector<std::string>{
-                             "error: t.properties:11: a1.sources.r1.interceptors: interceptors are not supported yet",
-                             "error: t.properties:13: a1.sources.r1.selector.type: channel selector 'multiplexing' "
-                             "is not supported yet; supported: replicating",
-                             "error: t.properties:14: a1.sources.r1.selector.mapping.CA: not supported yet: the "
-                             "replicating selector takes only selector.optional",
+                             "error: t.properties:11: a1.sources.r1.interceptors.i4.type: required key is missing: the "
+                             "type of interceptor 'i4'",
+                             "warning: t.properties:13: a1.sources.r1.interceptors.i1.headerNme: unknown key "
+                             "'headerNme' for timestamp (did you mean 'interceptors.i1.headerName'?); ignored",
+                             "error: t.properties:15: a1.sources.r1.interceptors.i2.regex: invalid regex '(oops': "
+                             "missing closing parenthesis at offset 5",
+                             "error: t.properties:16: a1.sources.r1.interceptors.i3.type: unknown interceptor type "
+                             "'uuid'; known: timestamp, host, static, remove_header, regex_filter, regex_extractor, "
+                             "search_replace",
+                             "error: t.properties:18: a1.sources.r1.selector.mapping.CA: channel 'c9' is not one of "
+                             "the source's channels (c1)",
+                             "error: t.properties:19: a1.sources.r1.selector.mapping.NY: empty value; property ignored",
                          }));
+
+    auto unknown = run(std::string(good) + "a1.sources.r1.selector.type = broadcast\n");
+    EXPECT_EQ(unknown.lines(), (std::vector<std::string>{
+                                   "error: t.properties:11: a1.sources.r1.selector.type: unknown channel selector "
+                                   "'broadcast'; known: replicating, multiplexing, load_balancing"}));
+    auto lb = run(std::string(good) + "a1.sources.r1.selector.type = load_balancing\n"
+                                      "a1.sources.r1.selector.policy = fastest\n"
+                                      "a1.sources.r1.selector.optional = c1\n");
+    EXPECT_EQ(lb.lines(), (std::vector<std::string>{
+                              "error: t.properties:12: a1.sources.r1.selector.policy: expected one of round_robin, "
+                              "random, got 'fastest'",
+                              "warning: t.properties:13: a1.sources.r1.selector.optional: unknown key 'optional' for "
+                              "load_balancing; ignored"}));
 }
 
 // ---------------------------------------------------------------------------
@@ -603,10 +639,60 @@ TEST(Validate, SinkGroupWithoutSinks) {
               (std::vector<std::string>{"error: t.properties:12: a1.sinkgroups.g1.sinks: required key is missing"}));
     auto failover = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n"
                                             "a1.sinkgroups.g1.processor.type = failover\n");
-    EXPECT_EQ(failover.topology, nullptr);
-    EXPECT_EQ(failover.lines(), (std::vector<std::string>{"error: t.properties:13: a1.sinkgroups.g1.processor.type: "
-                                                          "sink processor 'failover' is not supported yet; supported: "
-                                                          "default"}));
+    EXPECT_NE(failover.topology, nullptr);
+    EXPECT_TRUE(failover.problems.empty()) << testing::PrintToString(failover.lines());
+}
+
+TEST(Validate, SinkProcessorKeysAreChecked) {
+    const std::string two_sinks = std::string(good) +
+                                  "a1.sinks = k1 k2\n"  // 11
+                                  "a1.sinks.k2.type = t_logger\n"
+                                  "a1.sinks.k2.channel = c1\n"
+                                  "a1.sinkgroups = g1\n"  // 14
+                                  "a1.sinkgroups.g1.sinks = k1 k2\n";
+    auto r = run(two_sinks +
+                 "a1.sinkgroups.g1.processor.type = failover\n"       // 16
+                 "a1.sinkgroups.g1.processor.priority.k1 = 5\n"
+                 "a1.sinkgroups.g1.processor.priority.k2 = 5\n"       // 18
+                 "a1.sinkgroups.g1.processor.priority.k9 = 1\n"       // 19
+                 "a1.sinkgroups.g1.processor.maxpenalty = soon\n");   // 20
+    EXPECT_EQ(r.topology, nullptr);
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:20: a1.sinkgroups.g1.processor.maxpenalty: expected a duration such "
+                             "as 500ms, 10s, 5m or 1h, got 'soon'",
+                         }));
+    r = run(two_sinks + "a1.sinkgroups.g1.processor.type = failover\n"
+                        "a1.sinkgroups.g1.processor.priority.k1 = 5\n"
+                        "a1.sinkgroups.g1.processor.priority.k2 = 5\n"
+                        "a1.sinkgroups.g1.processor.priority.k9 = high\n");
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:18: a1.sinkgroups.g1.processor.priority.k2: sink 'k2' has the "
+                             "priority of another sink of the group; it is left out of the group and does not run (as "
+                             "in Flume)",
+                             "warning: t.properties:19: a1.sinkgroups.g1.processor.priority.k9: sink 'k9' is not in "
+                             "this group; ignored",
+                             "error: t.properties:19: a1.sinkgroups.g1.processor.priority.k9: expected an integer "
+                             "priority, got 'high'",
+                         }));
+    r = run(two_sinks + "a1.sinkgroups.g1.processor.type = load_balance\n"
+                        "a1.sinkgroups.g1.processor.selector = weighted\n"
+                        "a1.sinkgroups.g1.processor.backof = true\n");
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:17: a1.sinkgroups.g1.processor.selector: expected one of "
+                             "round_robin, random, got 'weighted'",
+                             "warning: t.properties:18: a1.sinkgroups.g1.processor.backof: unknown key 'backof' for "
+                             "load_balance (did you mean 'processor.backoff'?); ignored",
+                         }));
+    r = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n"
+                                "a1.sinkgroups.g1.processor.type = load_balance\n");
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:12: a1.sinkgroups.g1.sinks: the load_balance sink processor cannot "
+                             "be used for a single sink; configure more than one sink"}));
+    r = run(std::string(good) + "a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n"
+                                "a1.sinkgroups.g1.processor.type = best_effort\n");
+    EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                             "error: t.properties:13: a1.sinkgroups.g1.processor.type: unknown sink processor "
+                             "'best_effort'; known: default, failover, load_balance"}));
 }
 
 TEST(Validate, SinkGroupKeepsFirstGroupInTopology) {
