@@ -14,6 +14,7 @@ void register_builtin_components(Registry& r) {
     r.add(memory_channel_descriptor());
     r.add(file_channel_descriptor());
     r.add(spillable_channel_descriptor());
+    r.add(kafka_channel_descriptor());
     r.add(logger_sink_descriptor());
     r.add(file_roll_sink_descriptor());
     r.add(null_sink_descriptor());
