@@ -368,7 +368,10 @@ ComponentDescriptor kafka_sink_descriptor() {
         {"useFlumeEventFormat", KeyType::boolean, "false", false,
          "Record values are Avro AvroFlumeEvent datums with the headers (docs/kafka.md) instead of the body."},
         {"partitionIdHeader", KeyType::string, "", false,
-         "Header holding the partition number of the record (absent header: defaultPartitionId)."},
+         "Header holding the partition number of the record (absent header: defaultPartitionId).", INT64_MIN,
+         INT64_MAX, {},
+         "A value that is not a partition number is logged once and the record is partitioned by key; Flume fails the "
+         "event."},
         {"defaultPartitionId", KeyType::integer, "", false,
          "Partition of every record without partitionIdHeader (unset: partitioned by key).", 0, INT32_MAX},
         {"allowTopicOverride", KeyType::boolean, "true", false, "The header topicHeader, when present, is the topic."},

@@ -393,7 +393,9 @@ ComponentDescriptor kafka_source_descriptor() {
         {"kafka.consumer.group.id", KeyType::string, "flume", false, "Consumer group of every shard of every node."},
         {"batchSize", KeyType::integer, "1000", false, "Most events put into the channels in one batch.", 1, INT32_MAX},
         {"batchDurationMillis", KeyType::duration_ms, "1000", false,
-         "Longest a batch is held open while records keep arriving.", 1},
+         "Longest a batch is held open while records keep arriving.", 1, INT64_MAX, {},
+         "Flume waits up to this long for a batch to fill; sluice never waits on a shard: a batch is put as soon as "
+         "no record is waiting, and held open at most this long while records keep coming."},
         {"useFlumeEventFormat", KeyType::boolean, "false", false,
          "Record values are Avro AvroFlumeEvent datums (docs/kafka.md): their headers become the event's."},
         {"setTopicHeader", KeyType::boolean, "true", false, "Add the record's topic as header topicHeader."},
