@@ -276,6 +276,39 @@ TEST_F(kafka_test, source_commits_only_what_the_channel_took) {
     for (int i = int(committed); i < 100; i++) EXPECT_EQ(got.count("x" + std::to_string(i)), 1u) << i;
 }
 
+TEST_F(kafka_test, source_into_file_channel_commits_after_the_sync_and_survives_kill) {
+    // With the durable file channel, offsets are committed from when_durable
+    // (after the grouped fdatasync). kill -9 loses nothing: what was
+    // committed to Kafka is on disk, the rest is read again.
+    _kafka.create_topic("dur", partitions);
+    std::string out = _dir.file("out");
+    std::string file_channel =
+        "a1.channels.c1.type = file\n"
+        "a1.channels.c1.checkpointDir = " + _dir.file("cp") + "\n"
+        "a1.channels.c1.dataDirs = " + _dir.file("data") + "\n"
+        "a1.channels.c1.minimumRequiredSpace = 1048576\n";
+    std::string cfg = source_config("dur", out, "gd");
+    cfg = cfg.substr(0, cfg.find("a1.channels.c1.type")) + file_channel + cfg.substr(cfg.find("a1.sinks.k1.type"));
+    start(_a, cfg);
+    ASSERT_NO_FATAL_FAILURE(_kafka.produce("dur", numbered("d", 0, 300)));
+    ASSERT_TRUE(poll_until([&] { return _kafka.committed_total("gd", "dur", partitions) == 300; }, seconds(30)))
+        << _kafka.committed_total("gd", "dur", partitions) << "\n" << tail(_a.stderr_text());
+    _a.kill_now();
+    ASSERT_NO_FATAL_FAILURE(_kafka.produce("dur", numbered("e", 0, 100)));
+    start(_b, cfg);
+    ASSERT_TRUE(poll_until(
+        [&] {
+            auto got = bodies(out);
+            for (int i = 0; i < 300; i++)
+                if (!got.count("d" + std::to_string(i))) return false;
+            for (int i = 0; i < 100; i++)
+                if (!got.count("e" + std::to_string(i))) return false;
+            return true;
+        },
+        seconds(30)))
+        << count_output_lines(out) << "\n" << tail(_b.stderr_text());
+}
+
 TEST_F(kafka_test, sink_retries_on_broker_errors_and_drops_nothing) {
     // Produce requests fail (not retried by the client: retries=0): the sink
     // rolls its transactions back and sends them again later.
