@@ -10,13 +10,16 @@ void register_builtin_components(Registry& r) {
     r.add(netcat_source_descriptor());
     r.add(replay_source_descriptor());
     r.add(avro_source_descriptor());
+    r.add(kafka_source_descriptor());
     r.add(memory_channel_descriptor());
     r.add(file_channel_descriptor());
     r.add(spillable_channel_descriptor());
+    r.add(kafka_channel_descriptor());
     r.add(logger_sink_descriptor());
     r.add(file_roll_sink_descriptor());
     r.add(null_sink_descriptor());
     r.add(avro_sink_descriptor());
+    r.add(kafka_sink_descriptor());
 }
 
 }  // namespace sluice

@@ -13,6 +13,9 @@ ComponentDescriptor avro_sink_descriptor();
 ComponentDescriptor logger_sink_descriptor();
 ComponentDescriptor file_roll_sink_descriptor();
 ComponentDescriptor null_sink_descriptor();
+ComponentDescriptor kafka_source_descriptor();
+ComponentDescriptor kafka_sink_descriptor();
+ComponentDescriptor kafka_channel_descriptor();
 
 // Adds every built-in source, channel and sink to `r` (once, at start-up).
 void register_builtin_components(Registry& r);

@@ -6,7 +6,7 @@ set -euo pipefail
 
 sluice_packages=(
   build-essential cmake ninja-build pkg-config
-  liburing-dev zlib1g-dev libconcurrentqueue-dev libxxhash-dev libmimalloc-dev libpcre2-dev
+  liburing-dev zlib1g-dev librdkafka-dev kcat libconcurrentqueue-dev libxxhash-dev libmimalloc-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   netcat-openbsd procps prometheus
   clang libclang-rt-14-dev
