@@ -12,6 +12,7 @@ void register_builtin_components(Registry& r) {
     r.add(avro_source_descriptor());
     r.add(seq_source_descriptor());
     r.add(exec_source_descriptor());
+    r.add(spooldir_source_descriptor());
     r.add(memory_channel_descriptor());
     r.add(file_channel_descriptor());
     r.add(spillable_channel_descriptor());

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cctype>
@@ -127,6 +128,28 @@ Status write_file_atomically(const std::string& path, std::string_view text, boo
     ::close(fd);
     if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename " + tmp + " to " + path, errno);
     return Status::ok();
+}
+
+Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& pattern) {
+    // libstdc++'s compiler overflows its stack on huge repetition counts
+    // (operators/pipeline.cc has the same guard): refuse counts over 1000.
+    for (size_t i = 0; i < pattern.size(); i++) {
+        if (pattern[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (pattern[i] != '{') continue;
+        uint64_t n = 0;
+        for (size_t j = i + 1; j < pattern.size() && (isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ','); j++) {
+            n = pattern[j] == ',' ? 0 : std::min<uint64_t>(n * 10 + uint64_t(pattern[j] - '0'), 1000000);
+            if (n > 1000) return Status(errc::invalid_argument, "repetition counts above 1000 are not supported");
+        }
+    }
+    try {
+        return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        return Status(errc::invalid_argument, std::string("bad regular expression: ") + e.what());
+    }
 }
 
 std::string expand_home(const std::string& path) {

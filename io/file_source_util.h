@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,10 @@ size_t bytes_for_chars(std::string_view in, charset cs, size_t max_chars, size_t
 // Writes `text` to `path` so that a reader sees the old or the new content,
 // never a mix: write `path`.tmp, optionally fsync it, rename over `path`.
 Status write_file_atomically(const std::string& path, std::string_view text, bool sync);
+
+// Compiles a Java-style pattern with std::regex (ECMAScript), without
+// throwing: a bad pattern is an invalid_argument Status with the reason.
+Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& pattern);
 
 // "~/x" -> "$HOME/x"; anything else unchanged.
 std::string expand_home(const std::string& path);
