@@ -13,6 +13,7 @@ void register_builtin_components(Registry& r) {
     r.add(seq_source_descriptor());
     r.add(exec_source_descriptor());
     r.add(spooldir_source_descriptor());
+    r.add(taildir_source_descriptor());
     r.add(memory_channel_descriptor());
     r.add(file_channel_descriptor());
     r.add(spillable_channel_descriptor());
