@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -86,6 +87,7 @@ public:
     ~SpoolDirSource() override {
         if (_timer) _shard.cancel_timer(_timer);
         if (_fd >= 0) ::close(_fd);
+        close_meta();
     }
 
     Status start() override {
@@ -105,6 +107,7 @@ public:
         // again after a restart.
         if (_fd >= 0) ::close(_fd);
         _fd = -1;
+        close_meta();
         done();
     }
 
@@ -167,15 +170,46 @@ private:
         _resume_offset = off;
     }
 
+    // The record for the current file. The offset has a fixed width, so the
+    // record's length depends on the path only.
+    std::string meta_record() const {
+        char off[24];
+        snprintf(off, sizeof(off), "%020llu", (unsigned long long)_committed_off);
+        return std::string(meta_magic) + "\n" + off + "\n" + _path + "\n";
+    }
+
+    // After each commit. The first record for a file replaces the meta file
+    // atomically (temp + rename); later ones overwrite it in place with one
+    // pwrite of the whole record at offset 0, which a killed process cannot
+    // leave half done (renaming per batch costs milliseconds on some file
+    // systems). A record torn by a power loss does not parse: the file is
+    // then read again from its start (duplicates, never loss).
     void write_meta() {
-        std::string text = std::string(meta_magic) + "\n" + std::to_string(_committed_off) + "\n" + _path + "\n";
+        std::string text = meta_record();
+        if (_meta_fd >= 0) {
+            ssize_t w = ::pwrite(_meta_fd, text.data(), text.size(), 0);
+            if (w == ssize_t(text.size())) return;
+            log_error("%s: cannot write %s: %s", describe().c_str(), _meta_path.c_str(),
+                      w < 0 ? strerror(errno) : "short write");
+            _counters.add(_shard.id(), source_counter::generic_processing_fail);
+            ::close(_meta_fd);
+            _meta_fd = -1;
+        }
         if (Status st = write_file_atomically(_meta_path, text, false); !st) {
             log_error("%s: %s", describe().c_str(), st.message().c_str());
             _counters.add(_shard.id(), source_counter::generic_processing_fail);
+            return;
         }
+        _meta_fd = ::open(_meta_path.c_str(), O_WRONLY | O_CLOEXEC);
+    }
+
+    void close_meta() {
+        if (_meta_fd >= 0) ::close(_meta_fd);
+        _meta_fd = -1;
     }
 
     void delete_meta() {
+        close_meta();
         if (::unlink(_meta_path.c_str()) != 0 && errno != ENOENT)
             log_error("%s: Unable to delete old meta file %s: %s", describe().c_str(), _meta_path.c_str(),
                       strerror(errno));
@@ -307,6 +341,7 @@ private:
         _buf_pos = 0;
         _eof = false;
         _first_read = offset == 0;
+        close_meta();  // the first record for this file replaces the meta file
         return true;
     }
 
@@ -509,6 +544,7 @@ private:
 
     // The file being read.
     int _fd = -1;
+    int _meta_fd = -1;  // the meta file, once it holds a record for the current file
     std::string _path, _basename;
     int64_t _mtime_ns = 0;
     off_t _size = 0;
