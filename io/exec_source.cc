@@ -464,7 +464,9 @@ ComponentDescriptor exec_source_descriptor() {
         {"restart", KeyType::boolean, "false", false, "Run the command again when it exits."},
         {"restartThrottle", KeyType::duration_ms, "10000", false, "How long to wait before running it again (ms).", 0},
         {"logStdErr", KeyType::boolean, "false", false, "Log the command's standard error lines (INFO)."},
-        {"batchSize", KeyType::integer, "20", false, "Most lines per transaction.", 1, INT32_MAX},
+        {"batchSize", KeyType::integer, "20", false, "Most lines per transaction.", 1, INT32_MAX, {},
+         "When the channel is full, sluice stops reading the command's output (the command blocks on its writes) "
+         "and retries the batch; Flume drops the batch and restarts the command."},
         {"batchTimeout", KeyType::duration_ms, "3000", false,
          "Commit lines waiting this long (ms) even if the batch is not full.", 1},
         {"charset", KeyType::choice, "UTF-8", false, "Character set of the output; bodies are stored as UTF-8.",

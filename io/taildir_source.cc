@@ -507,7 +507,10 @@ ComponentDescriptor taildir_source_descriptor() {
         {"filegroups.", KeyType::prefix, "", false,
          "filegroups.<g>: the absolute path of group g's files; the file name part is a regex."},
         {"positionFile", KeyType::string, "~/.flume/taildir_position.json", false,
-         "The JSON file holding each file's inode, committed position and path (~ = $HOME)."},
+         "The JSON file holding each file's inode, committed position and path (~ = $HOME).", INT64_MIN, INT64_MAX,
+         {},
+         "Positions follow inodes: a file renamed within its group keeps its position (Flume 1.11 reads it again "
+         "from the start), and a file rotated out of its group is read to its end before it is dropped."},
         {"headers.", KeyType::prefix, "", false, "headers.<g>.<key> = value: a header added to group g's events."},
         {"byteOffsetHeader", KeyType::boolean, "false", false,
          "Add a `byteoffset` header: the line's offset in its file."},
