@@ -219,6 +219,7 @@ private:
             return;
         }
         _pid = pid;
+        _exit_code = -1;
         log_info("exec source %s: started command '%s' (pid %d)", _name.c_str(), _opts.command.c_str(), int(pid));
         open_stream(_out, out_pair[0]);
         if (err_pair[0] >= 0) open_stream(_err, err_pair[0]);
@@ -375,14 +376,7 @@ private:
             });
             return;
         }
-        if (r == _pid) {
-            if (WIFEXITED(status))
-                log_info("exec source %s: command [%s] exited with %d", _name.c_str(), _opts.command.c_str(),
-                         WEXITSTATUS(status));
-            else if (WIFSIGNALED(status))
-                log_info("exec source %s: command [%s] killed by signal %d", _name.c_str(), _opts.command.c_str(),
-                         WTERMSIG(status));
-        }
+        if (r == _pid) _exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         _pid = -1;
         if (_kill_timer) _shard.cancel_timer(_kill_timer);
         _kill_timer = 0;
@@ -395,12 +389,15 @@ private:
             return;
         }
         if (_opts.restart) {
-            log_info("exec source %s: restarting command in %lld ms", _name.c_str(),
-                     (long long)_opts.restart_throttle_ms);
+            // Flume's texts (the exit code is the shell's: 128 + signal when killed).
+            log_info("exec source %s: Restarting in %lldms, exit code %d", _name.c_str(),
+                     (long long)_opts.restart_throttle_ms, _exit_code);
             _restart_timer = _shard.add_timer(_opts.restart_throttle_ms * 1000, [this] {
                 _restart_timer = 0;
                 run_command();
             });
+        } else {
+            log_info("exec source %s: Command [%s] exited with %d", _name.c_str(), _opts.command.c_str(), _exit_code);
         }
     }
 
@@ -425,6 +422,7 @@ private:
     bool _owner;
     ChildStream _out, _err;
     pid_t _pid = -1;
+    int _exit_code = -1;
     bool _stopping = false, _paused = false, _put_in_progress = false, _full_logged = false;
     Task _on_stopped;
     std::string _carry, _err_carry;

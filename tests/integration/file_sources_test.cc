@@ -222,6 +222,49 @@ TEST_P(file_sources_test, SpoolDirNameCollisionWithACompletedFileStopsTheSource)
     EXPECT_EQ(read_file(spool + "/a.log.COMPLETED"), "old\n");
 }
 
+// Flume's LINE deserializer: a line of maxLineLength characters or more is
+// cut, and the newline after an exact cut makes an empty event; an empty file
+// gives one empty event; REPLACE puts U+FFFD for bytes that are not UTF-8.
+TEST_P(file_sources_test, SpoolDirLineDeserializerRecursionAndDecoding) {
+    std::string out = _dir.mkdir("out");
+    std::string spool = _dir.mkdir("spool");
+    _dir.mkdir("spool/sub");
+    _dir.mkdir("spool/.hidden-dir");
+    write_file(spool + "/long.txt", "abcdefgh\nxyz\n\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\n");
+    write_file(spool + "/empty.txt", "");
+    write_file(spool + "/sub/inner.txt", "bad\xFF" "byte\n");
+    write_file(spool + "/.hidden-dir/no.txt", "never\n");
+    start(_agent, source_config("spooldir",
+                                {{"spoolDir", spool},
+                                 {"pollDelay", "50"},
+                                 {"recursiveDirectorySearch", "true"},
+                                 {"decodeErrorPolicy", "REPLACE"},
+                                 {"deserializer.maxLineLength", "4"}},
+                                out));
+    ASSERT_TRUE(poll_until([&] { return std::filesystem::exists(spool + "/sub/inner.txt.COMPLETED") &&
+                                        std::filesystem::exists(spool + "/long.txt.COMPLETED") &&
+                                        std::filesystem::exists(spool + "/empty.txt.COMPLETED"); },
+                           seconds(20)));
+    stop_cleanly(_agent);
+    // "bad\uFFFDbyte" is 8 characters: cut at 4, then the newline alone.
+    std::vector<std::string> expected = {"abcd", "efgh", "", "xyz", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", "\xC3\xA9",
+                                         "", "bad\xEF\xBF\xBD", "byte", ""};
+    EXPECT_EQ(as_multiset(read_output_bodies(out)), as_multiset(expected));
+    EXPECT_TRUE(std::filesystem::exists(spool + "/.hidden-dir/no.txt"));
+}
+
+TEST_P(file_sources_test, SpoolDirDecodeErrorPolicyFailStopsTheSource) {
+    std::string out = _dir.mkdir("out");
+    std::string spool = _dir.mkdir("spool");
+    write_file(spool + "/bad.txt", "ok\nbad\xFF\n");
+    start(_agent, source_config("spooldir", {{"spoolDir", spool}, {"pollDelay", "50"}, {"inputCharset", "US-ASCII"}}, out));
+    ASSERT_TRUE(poll_until([&] { return _agent.stderr_text().find("FATAL: Spool Directory source r1") != std::string::npos; },
+                           seconds(20)));
+    stop_cleanly(_agent);
+    EXPECT_TRUE(read_output_bodies(out).empty());
+    EXPECT_EQ(read_file(spool + "/bad.txt"), "ok\nbad\xFF\n");
+}
+
 TEST_P(file_sources_test, SpoolDirMissingDirectoryFailsTheStart) {
     std::string out = _dir.mkdir("out");
     _agent.start(_dir.path(), source_config("spooldir", {{"spoolDir", _dir.file("nope")}}, out), options());
