@@ -410,6 +410,58 @@ TEST_P(file_sources_test, TaildirTwoGroupsRotationTruncationAndCleanRestart) {
     EXPECT_EQ(as_multiset(read_output_bodies(out2)), expected2);
 }
 
+// After a kill -9 the restarted source delivers exactly the lines after the
+// positions the position file recorded (what was committed before them sat in
+// the memory channel, which a kill empties: the channel's durability, not the
+// source's). The recorded positions are ends of committed lines.
+TEST_P(file_sources_test, TaildirAfterAKillResumesAtTheRecordedPositions) {
+    std::string out1 = _dir.mkdir("out1"), out2 = _dir.mkdir("out2");
+    std::string logs = _dir.mkdir("logs");
+    std::string pos = _dir.file("pos.json");
+    key_values keys = {{"filegroups", "g"},
+                       {"filegroups.g", logs + "/.*\\.log"},
+                       {"positionFile", pos},
+                       {"writePosInterval", "20"},
+                       {"batchSize", "10"},
+                       {"backoffSleepIncrement", "10"},
+                       {"maxBackoffSleep", "50"}};
+    std::string a = numbered_lines("a", 0, 5000), b = numbered_lines("b", 0, 5000);
+    write_file(logs + "/a.log", a);
+    write_file(logs + "/b.log", b);
+    agent_process first;
+    first.start(_dir.path(), source_config("TAILDIR", keys, out1), options());
+    ASSERT_TRUE(poll_until(
+        [&] {
+            auto p = sluice::parse_position_file(read_file(pos));
+            if (!p) return false;
+            for (auto& e : p.value())
+                if (e.pos > 0) return true;
+            return false;
+        },
+        seconds(20), milliseconds(2)));
+    first.kill_now();
+    auto recorded = sluice::parse_position_file(read_file(pos));
+    ASSERT_TRUE(recorded) << read_file(pos);
+    std::map<std::string, uint64_t> at;
+    for (auto& e : recorded.value()) at[e.file] = e.pos;
+    std::vector<std::string> expected;
+    for (auto& [name, text] : {std::pair<std::string, std::string>{"a.log", a}, {"b.log", b}}) {
+        uint64_t p = at[logs + "/" + name];
+        ASSERT_LE(p, text.size());
+        if (p > 0) {
+            ASSERT_EQ(text[p - 1], '\n') << name << " position " << p << " is not the end of a line";
+        }
+        for (auto& l : split_lines(text.substr(p))) expected.push_back(l);
+    }
+    ASSERT_LT(expected.size(), 10000u) << "nothing was recorded before the kill";
+    agent_process second;
+    start(second, source_config("TAILDIR", keys, out2));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(out2) >= expected.size(); }, seconds(30)));
+    std::this_thread::sleep_for(milliseconds(200));
+    stop_cleanly(second);
+    EXPECT_EQ(as_multiset(read_output_bodies(out2)), as_multiset(expected));
+}
+
 TEST_P(file_sources_test, TaildirSkipToEndAndByteOffsetHeader) {
     std::string out = _dir.mkdir("out");
     std::string logs = _dir.mkdir("logs");
