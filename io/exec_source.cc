@@ -34,8 +34,7 @@ namespace sluice {
 
 namespace {
 
-constexpr int64_t retry_first_us = 1000;
-constexpr int64_t retry_max_us = 250000;
+constexpr int64_t retry_max_us = 20000;
 constexpr int64_t reap_poll_us = 20000;
 constexpr int64_t stop_grace_us = 3000000;
 // A line longer than this is cut into events of this size (bounded memory).
@@ -314,24 +313,31 @@ private:
             uint32_t n = std::min(head.size(), _processor.max_batch());
             Status st = _processor.put(EventSpan{head.batch, head.begin, head.begin + n}, _progress);
             if (!st) {
-                _counters.add(_shard.id(), source_counter::channel_write_fail);
-                if (!_full_logged)
-                    log_warn("exec source %s: cannot write to the channel, will retry: %s", _name.c_str(),
-                             st.message().c_str());
-                _full_logged = true;
+                bool gave_up = false;
+                int64_t keep_alive_ms = _progress.failed ? _progress.failed->keep_alive_ms() : 3000;
+                int64_t delay_us = _retry.next_delay_us(keep_alive_ms, gave_up);
+                if (st.code() != errc::channel_full) gave_up = true;
+                if (gave_up) {
+                    // Where Flume's put would have failed: count it, keep the batch.
+                    _counters.add(_shard.id(), source_counter::channel_write_fail);
+                    if (!_full_logged)
+                        log_warn("exec source %s: cannot write to the channel, will retry: %s", _name.c_str(),
+                                 st.message().c_str());
+                    _full_logged = true;
+                    delay_us = retry_max_us;
+                }
                 _put_in_progress = true;
                 update_reading();
                 if (!_retry_timer)
-                    _retry_timer = _shard.add_timer(_retry_us, [this] {
+                    _retry_timer = _shard.add_timer(delay_us, [this] {
                         _retry_timer = 0;
                         commit();
                     });
-                _retry_us = std::min(_retry_us * 2, retry_max_us);
                 return;
             }
+            _retry.reset();
             _progress.reset();
             _full_logged = false;
-            _retry_us = retry_first_us;
             _counters.add(_shard.id(), source_counter::event_accepted, n);
             _counters.add(_shard.id(), source_counter::append_batch_accepted);
             head.begin += n;
@@ -429,7 +435,7 @@ private:
     std::shared_ptr<EventBatch> _batch;  // the batch being filled
     std::vector<EventSpan> _ready;       // sealed batches, not yet committed
     ChannelProcessor::Progress _progress;
-    int64_t _retry_us = retry_first_us;
+    FullChannelRetry _retry;
     uint64_t _stderr_lines = 0;
     TimerId _batch_timer = 0, _retry_timer = 0, _reap_timer = 0, _restart_timer = 0, _kill_timer = 0;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "io/file_source_util.h"
 
+#include "core/runtime.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -103,6 +105,23 @@ size_t bytes_for_chars(std::string_view in, charset cs, size_t max_chars, size_t
     }
     if (chars) *chars = n;
     return i;
+}
+
+int64_t FullChannelRetry::next_delay_us(int64_t keep_alive_ms, bool& gave_up) {
+    int64_t now = monotonic_us();
+    gave_up = false;
+    if (_since_us == 0) {
+        _since_us = now;
+        _delay_us = 1000;
+        return _delay_us;
+    }
+    if (now - _since_us >= keep_alive_ms * 1000) {
+        gave_up = true;
+        _since_us = 0;
+        return 0;
+    }
+    _delay_us = std::min<int64_t>(_delay_us * 2, 20000);
+    return _delay_us;
 }
 
 Status write_file_atomically(const std::string& path, std::string_view text, bool sync) {

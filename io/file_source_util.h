@@ -46,6 +46,24 @@ Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& patte
 // "~/x" -> "$HOME/x"; anything else unchanged.
 std::string expand_home(const std::string& path);
 
+// Retrying a commit the channel had no room for, the way Flume's put waits:
+// Flume's commit blocks up to the channel's keep-alive for room, and only
+// then fails (ChannelFullException, counted as ChannelWriteFail). Channels
+// here never block, so a source retries after 1 ms, doubling up to 20 ms,
+// until keep-alive has passed since the first failure; then `gave_up` is set
+// (the caller counts the failure and applies its own back-off, as Flume's
+// source would) and the next failure starts a new window.
+class FullChannelRetry {
+public:
+    // The delay before the next attempt, in microseconds.
+    int64_t next_delay_us(int64_t keep_alive_ms, bool& gave_up);
+    void reset() { _since_us = 0; }
+
+private:
+    int64_t _since_us = 0;
+    int64_t _delay_us = 0;
+};
+
 // One entry of a TAILDIR position file.
 struct TailPosition {
     uint64_t inode = 0;

@@ -19,8 +19,7 @@ namespace sluice {
 
 namespace {
 
-constexpr int64_t retry_first_us = 1000;
-constexpr int64_t retry_max_us = 100000;
+constexpr int64_t retry_max_us = 20000;
 
 class SeqSource final : public Source {
 public:
@@ -76,18 +75,26 @@ private:
         }
         Status st = _processor.put(_pending, _progress);
         if (!st) {
-            if (!_full_logged) log_warn("%s source could not write to channel: %s", _name.c_str(), st.message().c_str());
-            _full_logged = true;
-            _counters.add(_shard.id(), source_counter::channel_write_fail);
-            _timer = _shard.add_timer(_retry_us, [this] {
+            bool gave_up = false;
+            int64_t keep_alive_ms = _progress.failed ? _progress.failed->keep_alive_ms() : 3000;
+            int64_t delay_us = _retry.next_delay_us(keep_alive_ms, gave_up);
+            if (st.code() != errc::channel_full) gave_up = true;
+            if (gave_up) {
+                // Where Flume's processEventBatch would have thrown.
+                if (!_full_logged)
+                    log_warn("%s source could not write to channel: %s", _name.c_str(), st.message().c_str());
+                _full_logged = true;
+                _counters.add(_shard.id(), source_counter::channel_write_fail);
+                delay_us = retry_max_us;
+            }
+            _timer = _shard.add_timer(delay_us, [this] {
                 _timer = 0;
                 step();
             });
-            _retry_us = std::min(_retry_us * 2, retry_max_us);
             return;
         }
+        _retry.reset();
         _full_logged = false;
-        _retry_us = retry_first_us;
         _progress.reset();
         uint32_t n = _pending.size();
         _counters.add(_shard.id(), source_counter::event_accepted, n);
@@ -108,7 +115,7 @@ private:
     EventSpan _pending;
     ChannelProcessor::Progress _progress;
     bool _stopped = false, _full_logged = false;
-    int64_t _retry_us = retry_first_us;
+    FullChannelRetry _retry;
     TimerId _timer = 0;
     std::shared_ptr<bool> _alive;  // false once stopped: deferred steps do nothing
 };

@@ -215,9 +215,10 @@ private:
                       strerror(errno));
     }
 
-    void schedule(int64_t delay_ms) {
+    void schedule(int64_t delay_ms) { schedule_us(delay_ms * 1000); }
+    void schedule_us(int64_t delay_us) {
         if (_timer || _stopped || _halted) return;
-        _timer = _shard.add_timer(delay_ms * 1000, [this] {
+        _timer = _shard.add_timer(delay_us, [this] {
             _timer = 0;
             step();
         });
@@ -461,14 +462,23 @@ private:
             uint32_t n = std::min(_pending.size(), _processor.max_batch());
             Status st = _processor.put(EventSpan{_pending.batch, _pending.begin, _pending.begin + n}, _progress);
             if (!st) {
+                bool full = st.code() == errc::channel_full, gave_up = false;
+                int64_t keep_alive_ms = _progress.failed ? _progress.failed->keep_alive_ms() : 3000;
+                int64_t delay_us = full ? _retry.next_delay_us(keep_alive_ms, gave_up) : 0;
+                if (full && !gave_up) {
+                    schedule_us(delay_us);  // Flume's put would still be waiting for room
+                    return false;
+                }
                 _counters.add(_shard.id(), source_counter::channel_write_fail);
-                log_warn("%s: The channel is full, and cannot write data now. The source will try again after %lld "
+                log_warn("%s: The channel %s, and cannot write data now. The source will try again after %lld "
                          "milliseconds",
-                         describe().c_str(), (long long)_backoff_ms);
-                schedule(_backoff_ms);
+                         describe().c_str(), full ? "is full" : ("threw an exception (" + st.message() + ")").c_str(),
+                         (long long)_backoff_ms);
+                schedule_us(_backoff_ms * 1000);
                 _backoff_ms = std::min(_backoff_ms * 2, _opts.max_backoff_ms);
                 return false;
             }
+            _retry.reset();
             _progress.reset();
             _pending.begin += n;
             _counters.add(_shard.id(), source_counter::event_accepted, n);
@@ -538,6 +548,7 @@ private:
     TimerId _timer = 0;
     bool _stopped = false, _halted = false;
     int64_t _backoff_ms = backoff_first_ms;
+    FullChannelRetry _retry;
 
     std::string _resume_path;  // from the meta file at start
     uint64_t _resume_offset = 0;

@@ -134,9 +134,10 @@ public:
     }
 
 private:
-    void schedule(int64_t delay_ms) {
+    void schedule(int64_t delay_ms) { schedule_us(delay_ms * 1000); }
+    void schedule_us(int64_t delay_us) {
         if (_timer || _stopped) return;
-        _timer = _shard.add_timer(delay_ms * 1000, [this] {
+        _timer = _shard.add_timer(delay_us, [this] {
             _timer = 0;
             step();
         });
@@ -417,6 +418,13 @@ private:
             uint32_t n = std::min(_pending.size(), _processor.max_batch());
             Status st = _processor.put(EventSpan{_pending.batch, _pending.begin, _pending.begin + n}, _progress);
             if (!st) {
+                bool full = st.code() == errc::channel_full, gave_up = false;
+                int64_t keep_alive_ms = _progress.failed ? _progress.failed->keep_alive_ms() : 3000;
+                int64_t delay_us = full ? _retry.next_delay_us(keep_alive_ms, gave_up) : 0;
+                if (full && !gave_up) {
+                    schedule_us(delay_us);  // Flume's put would still be waiting for room
+                    return false;
+                }
                 _counters.add(_shard.id(), source_counter::channel_write_fail);
                 if (!_full_logged)
                     log_warn("TAILDIR source %s: Unable to deliver event. Exception follows: %s", _name.c_str(),
@@ -426,6 +434,7 @@ private:
                 schedule(std::min(_full_retries * _opts.backoff_increment_ms, _opts.max_backoff_ms));
                 return false;
             }
+            _retry.reset();
             _progress.reset();
             _pending.begin += n;
             _counters.add(_shard.id(), source_counter::event_accepted, n);
@@ -456,6 +465,7 @@ private:
     EventSpan _pending;
     uint64_t _pending_inode = 0, _pending_end = 0;
     ChannelProcessor::Progress _progress;
+    FullChannelRetry _retry;
 };
 
 // filegroups.<g> = /dir/regex: the directory part is literal, the file name a regex.

@@ -337,6 +337,49 @@ TEST_P(file_sources_test, SpoolDirResumesAPartlyReadFileAfterStopAndAfterKill) {
     }
 }
 
+// A channel much smaller than the input: the sources wait for room (the
+// sink drains it) and lose nothing.
+TEST_P(file_sources_test, SmallChannelPushesBackWithoutLoss) {
+    std::string out = _dir.mkdir("out");
+    std::string spool = _dir.mkdir("spool");
+    std::string logs = _dir.mkdir("logs");
+    write_file(spool + "/s.log", numbered_lines("s", 0, 3000));
+    write_file(logs + "/t.log", numbered_lines("t", 0, 3000));
+    std::string config;
+    auto line = [&](const std::string& k, const std::string& v) { config += k + " = " + v + "\n"; };
+    line("a1.sources", "sp ta ex");
+    line("a1.channels", "c1");
+    line("a1.sinks", "k1");
+    line("a1.sources.sp.type", "spooldir");
+    line("a1.sources.sp.spoolDir", spool);
+    line("a1.sources.sp.batchSize", "20");
+    line("a1.sources.sp.pollDelay", "50");
+    line("a1.sources.ta.type", "TAILDIR");
+    line("a1.sources.ta.filegroups", "g");
+    line("a1.sources.ta.filegroups.g", logs + "/t\\.log");
+    line("a1.sources.ta.positionFile", _dir.file("pos.json"));
+    line("a1.sources.ta.batchSize", "20");
+    line("a1.sources.ex.type", "exec");
+    line("a1.sources.ex.command", "seq -f e%g 0 2999");
+    line("a1.sources.ex.batchSize", "20");
+    line("a1.sources.ex.batchTimeout", "50");
+    for (const char* s : {"sp", "ta", "ex"}) line(std::string("a1.sources.") + s + ".channels", "c1");
+    line("a1.channels.c1.type", "memory");
+    line("a1.channels.c1.capacity", "30");
+    line("a1.channels.c1.transactionCapacity", "20");
+    line("a1.sinks.k1.type", "file_roll");
+    line("a1.sinks.k1.channel", "c1");
+    line("a1.sinks.k1.sink.directory", out);
+    line("a1.sinks.k1.sink.rollInterval", "0");
+    line("a1.sinks.k1.sink.batchSize", "7");
+    start(_agent, config);
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(out) >= 9000; }, seconds(60)));
+    std::this_thread::sleep_for(milliseconds(200));
+    stop_cleanly(_agent);
+    auto expected = split_lines(numbered_lines("s", 0, 3000) + numbered_lines("t", 0, 3000) + numbered_lines("e", 0, 3000));
+    EXPECT_EQ(as_multiset(read_output_bodies(out)), as_multiset(expected));
+}
+
 // ------------------------------------------------------------------ TAILDIR
 
 TEST_P(file_sources_test, TaildirTwoGroupsRotationTruncationAndCleanRestart) {
