@@ -85,6 +85,7 @@ public:
           _opts(std::move(o)), _owner(owner_shard(_name, ctx.shard.count()) == ctx.shard.id()),
           _meta_path(_opts.tracker_dir + "/" + std::string(meta_file_name)), _rng(std::random_device{}()) {}
     ~SpoolDirSource() override {
+        *_alive = false;
         if (_timer) _shard.cancel_timer(_timer);
         if (_fd >= 0) ::close(_fd);
         close_meta();
@@ -101,6 +102,7 @@ public:
 
     void stop(Task done) override {
         _stopped = true;
+        *_alive = false;
         if (_timer) _shard.cancel_timer(_timer);
         _timer = 0;
         // A batch read but not committed is not in the meta file: it is read
@@ -174,7 +176,7 @@ private:
     // record's length depends on the path only.
     std::string meta_record() const {
         char off[24];
-        snprintf(off, sizeof(off), "%020llu", (unsigned long long)_committed_off);
+        snprintf(off, sizeof(off), "%020llu", (unsigned long long)_durable_off);
         return std::string(meta_magic) + "\n" + off + "\n" + _path + "\n";
     }
 
@@ -248,7 +250,12 @@ private:
             schedule(0);
             return;
         }
-        // Nothing more in this file: complete it and go on with the next.
+        // Nothing more in this file: once all of it is durable in the
+        // channels, complete it and go on with the next.
+        if (_durable_off < _committed_off) {
+            schedule_us(1000);
+            return;
+        }
         if (retire()) schedule(0);
     }
 
@@ -337,7 +344,7 @@ private:
         _basename = pick->name;
         _mtime_ns = mtime_ns(st);
         _size = st.st_size;
-        _committed_off = _read_off = _buf_file_off = offset;
+        _committed_off = _durable_off = _read_off = _buf_file_off = offset;
         _buf.clear();
         _buf_pos = 0;
         _eof = false;
@@ -487,7 +494,13 @@ private:
         _counters.add(_shard.id(), source_counter::append_batch_accepted);
         _pending = EventSpan{};
         _committed_off = _pending_end;
-        write_meta();
+        // The tracker records only what the channels hold durably (a `file`
+        // channel syncs later; memory channels run this inline).
+        _processor.when_durable([this, alive = _alive, off = _committed_off, path = _path] {
+            if (!*alive || path != _path || off <= _durable_off) return;
+            _durable_off = off;
+            write_meta();
+        });
         return true;
     }
 
@@ -549,6 +562,7 @@ private:
     bool _stopped = false, _halted = false;
     int64_t _backoff_ms = backoff_first_ms;
     FullChannelRetry _retry;
+    std::shared_ptr<bool> _alive = std::make_shared<bool>(true);  // false once stopped (durability callbacks)
 
     std::string _resume_path;  // from the meta file at start
     uint64_t _resume_offset = 0;
@@ -559,7 +573,8 @@ private:
     std::string _path, _basename;
     int64_t _mtime_ns = 0;
     off_t _size = 0;
-    uint64_t _committed_off = 0;  // in the meta file
+    uint64_t _committed_off = 0;  // after the last line committed
+    uint64_t _durable_off = 0;    // after the last line durable in the channels: in the meta file
     uint64_t _read_off = 0;       // after the last line read
     std::string _buf;             // file bytes from _buf_file_off
     uint64_t _buf_file_off = 0;

@@ -76,7 +76,8 @@ struct tail_file {
     std::string path;
     size_t group = 0;
     int fd = -1;
-    uint64_t committed = 0;  // what the position file records
+    uint64_t committed = 0;  // durable in the channels: what the position file records
+    uint64_t generation = 0;  // bumped when the file is truncated (late durability callbacks are stale)
     uint64_t read_pos = 0;   // just after the last line made into an event
     uint64_t next_read = 0;  // file offset of the next byte to read (carry holds [read_pos, next_read))
     std::string carry;
@@ -94,6 +95,7 @@ public:
         : _shard(ctx.shard), _processor(ctx.processor), _counters(ctx.counters), _name(ctx.settings.name()),
           _opts(std::move(o)), _owner(owner_shard(_name, ctx.shard.count()) == ctx.shard.id()) {}
     ~TaildirSource() override {
+        *_alive = false;
         if (_timer) _shard.cancel_timer(_timer);
         if (_pos_timer) _shard.cancel_timer(_pos_timer);
         for (auto& [inode, f] : _files)
@@ -260,6 +262,7 @@ private:
                                  _name.c_str(), (unsigned long long)f.read_pos, path.c_str(),
                                  (unsigned long long)inode);
                         f.committed = f.read_pos = f.next_read = 0;
+                        f.generation++;
                         f.carry.clear();
                     }
                     f.size_seen = st.st_size;
@@ -442,7 +445,16 @@ private:
         _full_logged = false;
         _full_retries = 0;
         _counters.add(_shard.id(), source_counter::append_batch_accepted);
-        if (auto it = _files.find(_pending_inode); it != _files.end()) it->second.committed = _pending_end;
+        // Positions record only what the channels hold durably (a `file`
+        // channel syncs later; memory channels run this inline).
+        uint64_t generation = 0;
+        if (auto it = _files.find(_pending_inode); it != _files.end()) generation = it->second.generation;
+        _processor.when_durable([this, alive = _alive, inode = _pending_inode, end = _pending_end, generation] {
+            if (!*alive) return;
+            auto it = _files.find(inode);
+            if (it != _files.end() && it->second.generation == generation && end > it->second.committed)
+                it->second.committed = end;
+        });
         _pending = EventSpan{};
         return true;
     }
@@ -466,6 +478,7 @@ private:
     uint64_t _pending_inode = 0, _pending_end = 0;
     ChannelProcessor::Progress _progress;
     FullChannelRetry _retry;
+    std::shared_ptr<bool> _alive = std::make_shared<bool>(true);  // false once stopped (durability callbacks)
 };
 
 // filegroups.<g> = /dir/regex: the directory part is literal, the file name a regex.
