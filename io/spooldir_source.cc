@@ -102,15 +102,26 @@ public:
 
     void stop(Task done) override {
         _stopped = true;
-        *_alive = false;
+        *_alive = false;  // the callback below takes over
         if (_timer) _shard.cancel_timer(_timer);
         _timer = 0;
         // A batch read but not committed is not in the meta file: it is read
         // again after a restart.
         if (_fd >= 0) ::close(_fd);
         _fd = -1;
-        close_meta();
-        done();
+        if (!_owner) {
+            done();
+            return;
+        }
+        // Record what became durable, then report stopped (the channels run until the sources are done).
+        _processor.when_durable([this, done = std::move(done)] {
+            if (_durable_off < _committed_off && !_path.empty()) {
+                _durable_off = _committed_off;
+                write_meta();
+            }
+            close_meta();
+            done();
+        });
     }
 
 private:

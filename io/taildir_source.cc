@@ -131,8 +131,17 @@ public:
         if (_pos_timer) _shard.cancel_timer(_pos_timer);
         _timer = _pos_timer = 0;
         // An uncommitted batch is not in the positions: it is read again.
-        if (_owner) write_positions();
-        done();
+        if (!_owner) {
+            done();
+            return;
+        }
+        // Positions of what became durable, then report stopped.
+        *_alive = false;
+        _processor.when_durable([this, done = std::move(done)] {
+            for (auto& [inode, f] : _files) f.committed = std::max(f.committed, _last_committed[inode]);
+            write_positions();
+            done();
+        });
     }
 
 private:
@@ -262,6 +271,7 @@ private:
                                  _name.c_str(), (unsigned long long)f.read_pos, path.c_str(),
                                  (unsigned long long)inode);
                         f.committed = f.read_pos = f.next_read = 0;
+                        _last_committed.erase(inode);
                         f.generation++;
                         f.carry.clear();
                     }
@@ -449,6 +459,7 @@ private:
         // channel syncs later; memory channels run this inline).
         uint64_t generation = 0;
         if (auto it = _files.find(_pending_inode); it != _files.end()) generation = it->second.generation;
+        _last_committed[_pending_inode] = _pending_end;
         _processor.when_durable([this, alive = _alive, inode = _pending_inode, end = _pending_end, generation] {
             if (!*alive) return;
             auto it = _files.find(inode);
@@ -469,6 +480,7 @@ private:
     TimerId _timer = 0, _pos_timer = 0;
     std::map<uint64_t, TailPosition> _loaded;  // the position file read at start
     std::map<uint64_t, tail_file> _files;      // by inode
+    std::map<uint64_t, uint64_t> _last_committed;  // by inode: end of the last committed batch
     std::vector<uint64_t> _queue;              // this pass's files, oldest change first
     size_t _queue_pos = 0;
     int64_t _batches_in_file = 0;

@@ -331,7 +331,7 @@ TEST_P(file_sources_test, SpoolDirResumesAPartlyReadFileAfterStopAndAfterKill) {
 
         auto run1 = read_output_bodies(out1), run2 = read_output_bodies(out2);
         std::multiset<std::string> second_run(run2.begin(), run2.end());
-        for (auto& l : after_offset) ASSERT_EQ(second_run.count(l), 1u) << l;
+        for (auto& l : after_offset) ASSERT_GE(second_run.count(l), 1u) << l;
         auto all = run1;
         all.insert(all.end(), run2.begin(), run2.end());
         if (!kill9) {
