@@ -11,6 +11,10 @@ void register_builtin_components(Registry& r) {
     r.add(replay_source_descriptor());
     r.add(avro_source_descriptor());
     r.add(kafka_source_descriptor());
+    r.add(seq_source_descriptor());
+    r.add(exec_source_descriptor());
+    r.add(spooldir_source_descriptor());
+    r.add(taildir_source_descriptor());
     r.add(memory_channel_descriptor());
     r.add(file_channel_descriptor());
     r.add(spillable_channel_descriptor());
