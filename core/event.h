@@ -62,6 +62,13 @@ public:
     }
     // Appends a header to the last added event.
     void add_header(std::string_view key, std::string_view value);
+    // Bulk path: a header whose key and value bytes are already in the arena
+    // (offsets from append_bytes), so a framer writes its header names once
+    // per batch and an event's values with one append.
+    void add_header_at(uint32_t key_off, uint32_t key_len, uint32_t val_off, uint32_t val_len) {
+        _headers.push_back({key_off, key_len, val_off, val_len});
+        _entries.back().hdr_count++;
+    }
     // Appends a copy of `e` (headers and body).
     uint32_t add(const EventView& e);
 

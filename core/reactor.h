@@ -22,6 +22,13 @@
 // connect(): 0 when the socket is connected (then normally add_stream), or an
 // errno. cancel_connect() makes a connect still under way end with ECANCELED
 // (one that already finished keeps its result).
+//
+// Datagram contract: after add_datagram() the reactor receives from the
+// (bound, non-blocking) socket and calls on_datagram() once per datagram, with
+// bytes and sender address valid only during the call. A datagram larger than
+// max_datagram_bytes is cut to that size (truncated = true). close_datagram()
+// stops receiving and closes the fd; the handler is never called again after
+// it returns and may be destroyed at once.
 #pragma once
 
 #include <cstddef>
@@ -62,9 +69,21 @@ public:
     virtual void on_connected(int err) = 0;
 };
 
+class DatagramHandler {
+public:
+    virtual ~DatagramHandler() = default;
+    virtual void on_datagram(std::string_view data, bool truncated, const sockaddr* from, socklen_t from_len) = 0;
+    // Receiving failed for good (err is an errno); no more datagrams come.
+    virtual void on_datagram_error(int err) = 0;
+};
+
 using StreamId = uint32_t;
 using ConnectId = uint32_t;
 using ListenerId = uint32_t;
+using DatagramId = uint32_t;
+
+// The largest datagram delivered whole (the largest UDP payload fits).
+inline constexpr size_t max_datagram_bytes = 65536;
 
 class Reactor {
 public:
@@ -100,6 +119,9 @@ public:
     // shard where the backend can. done(res) runs later on the shard thread,
     // never inside this call: res is 0 or -errno. fd stays open until then.
     virtual void sync_data(int fd, std::function<void(int)> done) = 0;
+
+    virtual Result<DatagramId> add_datagram(int fd, DatagramHandler* handler) = 0;
+    virtual void close_datagram(DatagramId id) = 0;
 };
 
 }  // namespace sluice

@@ -8,6 +8,11 @@ namespace sluice {
 
 void register_builtin_components(Registry& r) {
     r.add(netcat_source_descriptor());
+    r.add(netcatudp_source_descriptor());
+    r.add(syslogtcp_source_descriptor());
+    r.add(multiport_syslogtcp_source_descriptor());
+    r.add(syslogudp_source_descriptor());
+    r.add(http_source_descriptor());
     r.add(replay_source_descriptor());
     r.add(avro_source_descriptor());
     r.add(kafka_source_descriptor());

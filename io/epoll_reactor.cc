@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -50,6 +51,8 @@ public:
     }
     Result<ConnectId> connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) override;
     void cancel_connect(ConnectId id) override;
+    Result<DatagramId> add_datagram(int fd, DatagramHandler* handler) override;
+    void close_datagram(DatagramId id) override;
 
 private:
     struct connect_op {
@@ -80,13 +83,19 @@ private:
         bool live = false;
         int64_t retry_at_us = 0;
     };
-    enum kind : uint32_t { k_wake = 0, k_listener = 1, k_stream = 2, k_connect = 3 };
+    struct datagram {
+        int fd = -1;
+        DatagramHandler* handler = nullptr;
+        bool live = false;
+    };
+    enum kind : uint32_t { k_wake = 0, k_listener = 1, k_stream = 2, k_connect = 3, k_datagram = 4 };
     static uint64_t tag(kind k, uint32_t slot) { return uint64_t(k) << 32 | slot; }
 
     void update_interest(uint32_t slot);
     void do_read(uint32_t slot);
     void do_write(uint32_t slot);
     void do_accept(uint32_t slot);
+    void do_recvmsg(uint32_t slot);
     void finish_close(uint32_t slot);
     stream* live_stream(StreamId id);
 
@@ -95,6 +104,7 @@ private:
     std::vector<stream> _streams;
     std::vector<uint32_t> _free;
     std::vector<listener> _listeners;
+    std::vector<datagram> _datagrams;
     struct sent_note {
         uint32_t slot;
         ssize_t result;
@@ -110,6 +120,8 @@ EpollReactor::~EpollReactor() {
         if (s.fd >= 0) ::close(s.fd);
     for (auto& l : _listeners)
         if (l.fd >= 0) ::close(l.fd);
+    for (auto& d : _datagrams)
+        if (d.fd >= 0) ::close(d.fd);
     if (_epfd >= 0) ::close(_epfd);
     if (_wake_fd >= 0) ::close(_wake_fd);
 }
@@ -178,6 +190,9 @@ int EpollReactor::poll(int64_t timeout_us) {
                 if (getsockopt(_connects[slot].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
                 finish_connect(slot, err);
             }
+            break;
+        case k_datagram:
+            if (slot < _datagrams.size() && _datagrams[slot].live) do_recvmsg(slot);
             break;
         case k_stream:
             if (slot >= _streams.size() || !_streams[slot].live) break;
@@ -462,6 +477,54 @@ void EpollReactor::finish_connect(uint32_t slot, int err) {
     c.registered = false;
     c.live = false;  // the slot is reused only after on_connected (handler cleared then)
     _connected_ready.push_back({slot, err});
+}
+
+Result<DatagramId> EpollReactor::add_datagram(int fd, DatagramHandler* handler) {
+    uint32_t slot = uint32_t(_datagrams.size());
+    for (uint32_t i = 0; i < _datagrams.size(); i++)
+        if (!_datagrams[i].live && _datagrams[i].fd < 0) slot = i;
+    if (slot == _datagrams.size()) _datagrams.emplace_back();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag(k_datagram, slot);
+    if (epoll_ctl(_epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return io_error("epoll_ctl", errno);
+    _datagrams[slot] = {fd, handler, true};
+    return DatagramId(slot);
+}
+
+void EpollReactor::do_recvmsg(uint32_t slot) {
+    // A bounded number per wake-up: fairness with the other sockets.
+    for (int i = 0; i < 64; i++) {
+        datagram& d = _datagrams[slot];
+        if (!d.live) return;
+        sockaddr_storage from{};
+        iovec iov{_buf.data(), std::min(_buf.size(), max_datagram_bytes)};
+        msghdr msg{};
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof(from);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        ssize_t r = ::recvmsg(d.fd, &msg, MSG_DONTWAIT);
+        if (r >= 0) {
+            d.handler->on_datagram(std::string_view(_buf.data(), size_t(r)), msg.msg_flags & MSG_TRUNC,
+                                   reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS || errno == ENOMEM || errno == ECONNREFUSED) return;
+        int err = errno;
+        epoll_ctl(_epfd, EPOLL_CTL_DEL, d.fd, nullptr);
+        d.live = false;
+        d.handler->on_datagram_error(err);
+        return;
+    }
+}
+
+void EpollReactor::close_datagram(DatagramId id) {
+    if (id >= _datagrams.size() || _datagrams[id].fd < 0) return;
+    datagram& d = _datagrams[id];
+    if (d.live) epoll_ctl(_epfd, EPOLL_CTL_DEL, d.fd, nullptr);
+    ::close(d.fd);
+    d = datagram{};
 }
 
 }  // namespace

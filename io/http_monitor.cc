@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "core/log.h"
+#include "io/http_parser.h"
 #include "io/net.h"
 
 namespace sluice {
@@ -40,7 +41,8 @@ private:
     Monitor& _m;
     int _fd;
     StreamId _id = 0;
-    std::string _request, _response;
+    HttpRequestParser _parser{HttpLimits{max_request_bytes, max_request_bytes}};
+    std::string _response;
     bool _responded = false, _closing = false;
 };
 
@@ -98,25 +100,16 @@ public:
 
 void HttpConnection::on_data(std::string_view data) {
     if (_responded) return;
-    _request.append(data);
-    size_t end = _request.find("\r\n\r\n");
-    if (end == std::string::npos) end = _request.find("\n\n");
-    if (end == std::string::npos) {
-        if (_request.size() > max_request_bytes) respond(431, "Request Header Fields Too Large", "text/plain", "");
+    auto r = _parser.feed(data);
+    if (r == HttpRequestParser::result::need_more) return;
+    if (r == HttpRequestParser::result::error) {
+        respond(_parser.error_status(), std::string(http_reason(_parser.error_status())).c_str(), "text/plain", "");
         return;
     }
-    size_t line_end = _request.find_first_of("\r\n");
-    std::string line = _request.substr(0, line_end);
-    size_t sp1 = line.find(' ');
-    size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-    if (sp1 == std::string::npos) {
-        respond(400, "Bad Request", "text/plain", "");
-        return;
-    }
-    std::string method = line.substr(0, sp1);
-    std::string target = line.substr(sp1 + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp1 - 1);
-    if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    const HttpRequest& req = _parser.request();
+    std::string method = req.method;
     for (auto& ch : method) ch = char(toupper(static_cast<unsigned char>(ch)));
+    std::string_view target = req.path();
     if (method == "TRACE" || method == "OPTIONS") respond(403, "Forbidden", "text/plain", "");
     else if (target == "/")
         respond(200, "OK", "text/html;charset=utf-8",

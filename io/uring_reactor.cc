@@ -38,7 +38,10 @@ constexpr unsigned buf_count = 128;     // power of two (the buffer ring's size)
 constexpr unsigned buf_size = 64 * 1024;
 constexpr uint16_t buf_group = 0;
 
-enum op : uint8_t { op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry, op_sync, op_connect };
+enum op : uint8_t {
+    op_none, op_accept, op_recv, op_send, op_wake, op_cancel, op_close_grace, op_accept_retry, op_sync, op_connect,
+    op_recvmsg
+};
 
 // user_data: op (8 bits) | generation (24 bits) | slot (32 bits)
 uint64_t pack(op o, uint32_t gen, uint32_t slot) { return uint64_t(o) << 56 | uint64_t(gen & 0xffffff) << 32 | slot; }
@@ -65,6 +68,8 @@ public:
     void sync_data(int fd, std::function<void(int)> done) override;
     Result<ConnectId> connect(int fd, const sockaddr* addr, socklen_t addr_len, ConnectHandler* handler) override;
     void cancel_connect(ConnectId id) override;
+    Result<DatagramId> add_datagram(int fd, DatagramHandler* handler) override;
+    void close_datagram(DatagramId id) override;
 
 private:
     // A connect under way; the address must stay put until the kernel has read it.
@@ -102,7 +107,23 @@ private:
         bool armed = false;
     };
 
+    // A datagram socket: one recvmsg in flight into its own buffer. The
+    // memory stays until that recvmsg has completed, even after close.
+    struct datagram {
+        int fd = -1;
+        DatagramHandler* handler = nullptr;
+        uint32_t gen = 0;
+        bool live = false;
+        bool armed = false;
+        std::vector<char> buf = std::vector<char>(max_datagram_bytes);
+        sockaddr_storage from{};
+        iovec iov{};
+        msghdr msg{};
+    };
+
     io_uring_sqe* sqe();
+    void arm_recvmsg(uint32_t slot);
+    void on_recvmsg(uint32_t slot, uint32_t gen, int res);
     void arm_recv(uint32_t slot);
     void arm_send(uint32_t slot);
     void arm_accept(uint32_t slot);
@@ -124,6 +145,7 @@ private:
     std::vector<stream> _streams;
     std::vector<uint32_t> _free_streams;
     std::vector<listener> _listeners;
+    std::vector<std::unique_ptr<datagram>> _datagrams;
     std::vector<uint32_t> _closed_ready;  // streams whose on_closed is due
     std::vector<std::function<void(int)>> _syncs;  // sync_data in flight, by slot
     std::vector<uint32_t> _free_syncs;
@@ -136,6 +158,8 @@ UringReactor::~UringReactor() {
         if (s.fd >= 0) ::close(s.fd);
     for (auto& l : _listeners)
         if (l.fd >= 0) ::close(l.fd);
+    for (auto& d : _datagrams)
+        if (d->fd >= 0) ::close(d->fd);
     if (_ring_ok) io_uring_queue_exit(&_ring);
     if (_buf_ring) munmap(_buf_ring, _buf_ring_bytes);
     if (_bufs) munmap(_bufs, size_t(buf_count) * buf_size);
@@ -274,6 +298,7 @@ void UringReactor::handle(io_uring_cqe* cqe) {
         done(cqe->res);
         return;
     }
+    case op_recvmsg: on_recvmsg(slot, gen_of(ud), cqe->res); return;
     case op_send: {
         if (slot < _streams.size() && _streams[slot].live && _streams[slot].gen == gen_of(ud)) on_send(slot, cqe->res);
         return;
@@ -546,6 +571,68 @@ void UringReactor::cancel_connect(ConnectId id) {
     io_uring_sqe_set_data64(e, pack(op_cancel, 0, 0));
 }
 
+Result<DatagramId> UringReactor::add_datagram(int fd, DatagramHandler* handler) {
+    uint32_t slot = uint32_t(_datagrams.size());
+    for (uint32_t i = 0; i < _datagrams.size(); i++)
+        if (!_datagrams[i]->live && !_datagrams[i]->armed) slot = i;
+    if (slot == _datagrams.size()) _datagrams.push_back(std::make_unique<datagram>());
+    datagram& d = *_datagrams[slot];
+    d.fd = fd;
+    d.handler = handler;
+    d.gen = (d.gen + 1) & 0xffffff;
+    d.live = true;
+    arm_recvmsg(slot);
+    return DatagramId(slot);
+}
+
+void UringReactor::arm_recvmsg(uint32_t slot) {
+    datagram& d = *_datagrams[slot];
+    d.iov = {d.buf.data(), d.buf.size()};
+    d.msg = msghdr{};
+    d.msg.msg_name = &d.from;
+    d.msg.msg_namelen = sizeof(d.from);
+    d.msg.msg_iov = &d.iov;
+    d.msg.msg_iovlen = 1;
+    auto* e = sqe();
+    io_uring_prep_recvmsg(e, d.fd, &d.msg, 0);
+    io_uring_sqe_set_data64(e, pack(op_recvmsg, d.gen, slot));
+    d.armed = true;
+}
+
+void UringReactor::on_recvmsg(uint32_t slot, uint32_t gen, int res) {
+    if (slot >= _datagrams.size()) return;
+    datagram& d = *_datagrams[slot];
+    if (d.gen != gen) return;
+    d.armed = false;
+    if (!d.live) return;
+    if (res >= 0) {
+        bool truncated = d.msg.msg_flags & MSG_TRUNC;
+        d.handler->on_datagram(std::string_view(d.buf.data(), size_t(res)), truncated,
+                               reinterpret_cast<const sockaddr*>(&d.from), d.msg.msg_namelen);
+    } else if (res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS && res != -ENOMEM &&
+               res != -ECONNREFUSED) {
+        d.live = false;
+        d.handler->on_datagram_error(-res);
+        return;
+    }
+    datagram& d2 = *_datagrams[slot];  // the handler may have closed it
+    if (d2.live && !d2.armed && d2.gen == gen) arm_recvmsg(slot);
+}
+
+void UringReactor::close_datagram(DatagramId id) {
+    if (id >= _datagrams.size() || _datagrams[id]->fd < 0) return;
+    datagram& d = *_datagrams[id];
+    d.live = false;
+    if (d.armed) {
+        auto* e = sqe();
+        io_uring_prep_cancel64(e, pack(op_recvmsg, d.gen, id), 0);
+        io_uring_sqe_set_data64(e, pack(op_cancel, 0, 0));
+        io_uring_submit(&_ring);
+    }
+    ::close(d.fd);
+    d.fd = -1;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Reactor>> make_uring_reactor() {
@@ -584,7 +671,7 @@ Status probe_io_uring() {
         st = Status(errc::unsupported, "io_uring: cannot probe opcodes");
     } else {
         for (int opcode : {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_READ, IORING_OP_TIMEOUT,
-                           IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_CONNECT}) {
+                           IORING_OP_ASYNC_CANCEL, IORING_OP_FSYNC, IORING_OP_CONNECT, IORING_OP_RECVMSG}) {
             if (!io_uring_opcode_supported(probe, opcode)) {
                 st = Status(errc::unsupported, "io_uring: opcode " + std::to_string(opcode) + " not supported");
                 break;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// sluice-loadgen: drives a line-protocol endpoint (a sluice or Flume netcat
-// source, or bench/ceiling.cc) with a deterministic stream of word lines and
+// sluice-loadgen: drives a line-protocol endpoint (a sluice or Flume netcat or
+// syslog TCP source, or bench/ceiling.cc) with a deterministic stream of word lines and
 // reports throughput and, with --acks, per-event ack latency.
 //
 // Contract (DESIGN.md §2, bench/README.md):
@@ -103,6 +103,7 @@ struct options {
     uint64_t batch = 100;
     uint64_t inflight = 1;
     bool deflate = false;
+    int syslog_format = 5424;  // --proto syslog: 3164 or 5424
 };
 
 [[noreturn]] void usage_error(const char* fmt, ...) {
@@ -134,6 +135,7 @@ void print_help() {
         "  --window B         with --acks: max unacknowledged line bytes per connection (default 65536)\n"
         "  --ack-timeout S    with --acks: fail when no reply comes for S seconds (default 10)\n"
         "  --pool-mb M        size cap of the pre-generated line pool (default 64)\n"
+        "  --syslog-format F  --proto syslog: 3164 or 5424 (default 5424) line headers before the words\n"
         "  --quiet            no banner on stderr\n"
         "  avro (--proto avro): appendBatch calls; acks are always read\n"
         "  --batch N          events per appendBatch (default 100)\n"
@@ -162,6 +164,34 @@ double parse_double(const char* flag, const char* text, double min) {
         usage_error("%s: expected a number >= %g, got '%s'", flag, min, text);
     }
     return v;
+}
+
+// ----------------------------------------------------------------- syslog --
+// --proto syslog: each line is a syslog line over TCP (a sluice or Flume
+// syslogtcp / multiport_syslogtcp source): an RFC 3164 or RFC 5424 header,
+// then the words. The header is fixed but for the priority, which cycles
+// through facilities and severities with the line number, so the bytes stay
+// a function of the flags. Syslog has no replies: --acks is refused.
+
+int parse_syslog_format(const char* flag, const char* text) {
+    std::string_view v = text;
+    if (v == "3164") return 3164;
+    if (v == "5424") return 5424;
+    usage_error("%s: expected 3164 or 5424, got '%s'", flag, text);
+}
+
+void check_syslog_options(const options& o) {
+    if (o.acks) usage_error("--proto syslog: syslog sources send no replies; --acks does not apply");
+}
+
+// The header of line `index` ("<PRI>..."), to which the words are appended.
+void append_syslog_header(const options& o, uint64_t index, std::string& out) {
+    char buf[96];
+    const unsigned pri = static_cast<unsigned>(index % 192);  // facility 0..23, severity 0..7
+    int n = o.syslog_format == 3164
+                ? std::snprintf(buf, sizeof buf, "<%u>Jun 15 12:00:00 loadgen sluice-loadgen: ", pri)
+                : std::snprintf(buf, sizeof buf, "<%u>1 2024-06-15T12:00:00.000Z loadgen sluice-loadgen - - - ", pri);
+    out.append(buf, static_cast<size_t>(n));
 }
 
 options parse_args(int argc, char** argv) {
@@ -228,15 +258,17 @@ options parse_args(int argc, char** argv) {
         } else if (arg == "--deflate") {
             if (has_inline) usage_error("--deflate takes no value");
             o.deflate = true;
+        } else if (arg == "--syslog-format") {
+            o.syslog_format = parse_syslog_format(f, next());
         } else if (arg == "--pool-mb") {
             o.pool_mb = parse_u64(f, next(), 1, 1 << 16);
         } else {
             usage_error("unknown argument '%s'", argv[i]);
         }
     }
-    if (o.proto.empty()) usage_error("--proto is required (netcat, avro)");
-    if (o.proto == "syslog") usage_error("--proto %s: not yet supported (netcat, avro)", o.proto.c_str());
-    if (o.proto != "netcat" && o.proto != "avro")
+    if (o.proto.empty()) usage_error("--proto is required (netcat, syslog, avro)");
+    if (o.proto == "syslog") check_syslog_options(o);
+    if (o.proto != "netcat" && o.proto != "avro" && o.proto != "syslog")
         usage_error("--proto %s: unknown protocol (netcat, syslog, avro)", o.proto.c_str());
     if (o.port == 0) usage_error("--port is required");
     if (o.duration > 0 && !o.events_given) o.events = unlimited;
@@ -348,7 +380,8 @@ struct line_pool {
     uint64_t line_len(uint64_t i) const { return offsets[i + 1] - offsets[i]; }
 };
 
-// A line is `w<id>` words joined by single spaces, then '\n'. With
+// A line is `w<id>` words joined by single spaces (after the syslog header
+// with --proto syslog), then '\n'. With
 // line_bytes = B the line is exactly B bytes: too long lines are cut, short
 // ones get one padding token of 'x's (" xxx...", or a single 'x' glued to the
 // last word when only one byte is missing).
@@ -363,6 +396,7 @@ line_pool generate_pool(const options& o) {
     char num[24];
     while (pool.lines() < want_lines && pool.bytes.size() < cap_bytes) {
         line.clear();
+        if (o.proto == "syslog") append_syslog_header(o, pool.lines(), line);
         for (unsigned w = 0; w < o.words; ++w) {
             if (w) line.push_back(' ');
             line.push_back('w');

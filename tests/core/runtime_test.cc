@@ -71,6 +71,8 @@ public:
     void sync_data(int, std::function<void(int)> done) override { done(0); }
     Result<ConnectId> connect(int, const sockaddr*, socklen_t, ConnectHandler*) override { return unsupported(); }
     void cancel_connect(ConnectId) override {}
+    Result<DatagramId> add_datagram(int, DatagramHandler*) override { return unsupported(); }
+    void close_datagram(DatagramId) override {}
 
 private:
     static Status unsupported() { return Status(errc::unsupported, "test reactor does no I/O"); }

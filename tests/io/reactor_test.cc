@@ -660,6 +660,116 @@ TEST_P(ReactorTest, PollTimesOut) {
     EXPECT_LT(clock_type::now() - t0, 1s) << "poll(0) does not wait";
 }
 
+// ------------------------------------------------------------ datagrams
+
+struct datagram_recorder final : DatagramHandler {
+    std::vector<std::string> data;
+    std::vector<bool> truncated;
+    std::vector<uint16_t> from_ports;
+    std::vector<int> errors;
+    std::function<void()> hook;
+    void on_datagram(std::string_view d, bool trunc, const sockaddr* from, socklen_t len) override {
+        data.emplace_back(d);
+        truncated.push_back(trunc);
+        uint16_t port = 0;
+        if (from && len >= sizeof(sockaddr_in) && from->sa_family == AF_INET)
+            port = ntohs(reinterpret_cast<const sockaddr_in*>(from)->sin_port);
+        from_ports.push_back(port);
+        if (hook) hook();
+    }
+    void on_datagram_error(int err) override { errors.push_back(err); }
+};
+
+int udp_socket(uint16_t* port) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+void send_udp(int fd, uint16_t port, std::string_view d) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    ASSERT_EQ(::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)), ssize_t(d.size()));
+}
+
+TEST_P(ReactorTest, DatagramsArriveOneByOneWithTheSender) {
+    uint16_t server_port = 0, client_port = 0;
+    int server = udp_socket(&server_port);
+    int client = udp_socket(&client_port);
+    datagram_recorder h;
+    auto id = reactor().add_datagram(server, &h);
+    ASSERT_TRUE(id.is_ok()) << id.status().to_string();
+    send_udp(client, server_port, "one");
+    send_udp(client, server_port, "");
+    send_udp(client, server_port, std::string(60000, 'z'));
+    ASSERT_TRUE(pump_until([&] { return h.data.size() == 3; }));
+    EXPECT_EQ(h.data[0], "one");
+    EXPECT_EQ(h.data[1], "");
+    EXPECT_EQ(h.data[2], std::string(60000, 'z'));
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_EQ(h.from_ports[i], client_port);
+        EXPECT_FALSE(h.truncated[i]);
+    }
+    // Many more than one receive's worth, in order.
+    for (int i = 0; i < 200; i++) send_udp(client, server_port, std::to_string(i));
+    ASSERT_TRUE(pump_until([&] { return h.data.size() == 203; }));
+    for (int i = 0; i < 200; i++) EXPECT_EQ(h.data[size_t(3 + i)], std::to_string(i));
+    EXPECT_TRUE(h.errors.empty());
+
+    // After close_datagram nothing more is delivered and the fd is closed.
+    reactor().close_datagram(id.value());
+    pump_for(3);
+    EXPECT_EQ(fcntl(server, F_GETFD), -1) << "close_datagram closes the fd";
+    ::close(client);
+    EXPECT_EQ(h.data.size(), 203u);
+}
+
+TEST_P(ReactorTest, OversizedDatagramIsCutAndFlagged) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    int big = 1 << 20;
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    datagram_recorder h;
+    auto id = reactor().add_datagram(sv[0], &h);
+    ASSERT_TRUE(id.is_ok());
+    std::string d(max_datagram_bytes + 100, 'q');
+    ASSERT_EQ(::send(sv[1], d.data(), d.size(), 0), ssize_t(d.size())) << strerror(errno);
+    ASSERT_TRUE(::send(sv[1], "next", 4, 0) == 4);
+    ASSERT_TRUE(pump_until([&] { return h.data.size() == 2; }));
+    EXPECT_EQ(h.data[0].size(), max_datagram_bytes);
+    EXPECT_TRUE(h.truncated[0]);
+    EXPECT_EQ(h.data[1], "next");
+    EXPECT_FALSE(h.truncated[1]);
+    reactor().close_datagram(id.value());
+    ::close(sv[1]);
+}
+
+TEST_P(ReactorTest, HandlerMayCloseItsDatagramSocketFromTheCallback) {
+    uint16_t server_port = 0, client_port = 0;
+    int server = udp_socket(&server_port);
+    int client = udp_socket(&client_port);
+    datagram_recorder h;
+    auto id = reactor().add_datagram(server, &h);
+    ASSERT_TRUE(id.is_ok());
+    h.hook = [&] { reactor().close_datagram(id.value()); };
+    send_udp(client, server_port, "a");
+    send_udp(client, server_port, "b");
+    ASSERT_TRUE(pump_until([&] { return h.data.size() >= 1; }));
+    pump_for(5);
+    EXPECT_EQ(h.data.size(), 1u);
+    ::close(client);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReactorTest, testing::Values("epoll", "io_uring"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
