@@ -80,7 +80,7 @@ bool Reader::get_bool(bool* v) {
 }
 
 bool Reader::get_bytes(std::string_view* v) {
-    int64_t len;
+    int64_t len = 0;
     if (!get_long(&len)) return false;
     if (len < 0 || uint64_t(len) > left()) return fail();
     *v = std::string_view(_p, size_t(len));
@@ -100,7 +100,7 @@ bool Reader::get_block(int64_t* count, size_t min_item_bytes) {
     if (*count < 0) {
         if (*count == INT64_MIN) return fail();
         *count = -*count;
-        int64_t size;
+        int64_t size = 0;
         if (!get_long(&size) || size < 0) return fail();
     }
     if (min_item_bytes > 0 && uint64_t(*count) > left() / min_item_bytes) return fail();
@@ -109,7 +109,7 @@ bool Reader::get_block(int64_t* count, size_t min_item_bytes) {
 
 bool Reader::skip_bytes_map() {
     for (;;) {
-        int64_t n;
+        int64_t n = 0;
         if (!get_block(&n, 2)) return false;
         if (n == 0) return true;
         for (int64_t i = 0; i < n; i++) {
@@ -183,7 +183,7 @@ void put_pack(std::string& out, uint32_t serial, const std::vector<std::string_v
 // ------------------------------------------------------------ handshake
 
 bool read_handshake_request(Reader& r, HandshakeRequest* out) {
-    int64_t branch;
+    int64_t branch = 0;
     if (!r.get_fixed16(&out->client_hash) || !r.get_long(&branch)) return false;
     if (branch == 1) {
         out->has_client_protocol = true;
@@ -284,7 +284,7 @@ namespace {
 bool read_event(Reader& r, EventBatch* batch, std::vector<std::pair<std::string_view, std::string_view>>& headers) {
     headers.clear();
     for (;;) {
-        int64_t n;
+        int64_t n = 0;
         if (!r.get_block(&n, 2)) return false;
         if (n == 0) break;
         for (int64_t i = 0; i < n; i++) {
@@ -320,7 +320,7 @@ bool read_call(Reader& r, Method* method, EventBatch* batch, std::string* error)
     } else if (name == "appendBatch") {
         *method = Method::append_batch;
         for (;;) {
-            int64_t n;
+            int64_t n = 0;
             if (!r.get_block(&n, 2)) {
                 *error = "an appendBatch's array does not decode";
                 return false;
@@ -381,7 +381,7 @@ bool read_call_response(std::string_view message, bool expect_handshake, CallRes
     bool is_error;
     if (!r.skip_bytes_map() || !r.get_bool(&is_error)) return false;
     if (is_error) {
-        int64_t branch;
+        int64_t branch = 0;
         std::string_view text;
         if (!r.get_long(&branch) || branch != 0 || !r.get_bytes(&text)) return false;
         out->error.assign(text);
@@ -389,7 +389,7 @@ bool read_call_response(std::string_view message, bool expect_handshake, CallRes
         out->status = CallStatus::failed;
         return r.left() == 0;
     }
-    int64_t s;
+    int64_t s = 0;
     if (!r.get_long(&s) || s < 0 || s > 2) return false;
     out->has_status = true;
     out->status = CallStatus(s);

@@ -48,7 +48,7 @@ struct avro_reader {
         return fail("varint longer than 10 bytes");
     }
     bool read_bytes(std::string_view& s) {
-        int64_t n;
+        int64_t n = 0;
         if (!read_long(n)) return false;
         if (n < 0) return fail("negative length");
         if (uint64_t(n) > data.size() - pos) return fail("length past the end of the record");
@@ -79,14 +79,14 @@ Result<DecodedFlumeEvent> decode_flume_event(std::string_view data) {
     r.data = data;
     DecodedFlumeEvent ev;
     for (;;) {
-        int64_t count;
+        int64_t count = 0;
         if (!r.read_long(count)) break;
         if (count == 0) {
             if (r.read_bytes(ev.body) && r.pos != data.size()) r.fail("bytes after the body");
             break;
         }
         if (count < 0) {
-            int64_t block_bytes;
+            int64_t block_bytes = 0;
             if (!r.read_long(block_bytes)) break;
             if (block_bytes < 0) {
                 r.fail("negative block size");
