@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/channel.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -10,6 +12,11 @@
 #include "core/runtime.h"
 
 namespace sluice {
+
+int64_t default_byte_capacity() {
+    int64_t phys = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+    return phys / 4 * 8 / 10;
+}
 
 // ---------------------------------------------------------------------------
 // Selector types

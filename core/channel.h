@@ -18,6 +18,7 @@
 //    (keep_alive_ms() is the channel's advice, as Flume's commit would wait).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +33,21 @@
 namespace sluice {
 
 class ComponentSettings;
+
+// Reserves `n` of `limit` in `used` (a capacity shared by the slices of a
+// channel); false, with nothing reserved, when it does not fit.
+inline bool reserve_capacity(std::atomic<int64_t>& used, int64_t n, int64_t limit) {
+    int64_t cur = used.load(std::memory_order_relaxed);
+    do {
+        if (cur + n > limit) return false;
+    } while (!used.compare_exchange_weak(cur, cur + n, std::memory_order_acq_rel, std::memory_order_relaxed));
+    return true;
+}
+
+// The byteCapacity of memory queues when none is configured. Flume: 80 % of
+// the JVM's maximum heap; sluice: 80 % of a quarter of physical memory, what
+// a JVM would get by default.
+int64_t default_byte_capacity();
 class InterceptorChain;
 
 class PutTransaction {

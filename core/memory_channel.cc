@@ -24,15 +24,6 @@ int64_t slots_of(const EventSpan& s) {
     return n;
 }
 
-// Reserves `n` of `limit` in `used`; false (nothing reserved) if it does not fit.
-bool reserve(std::atomic<int64_t>& used, int64_t n, int64_t limit) {
-    int64_t cur = used.load(std::memory_order_relaxed);
-    do {
-        if (cur + n > limit) return false;
-    } while (!used.compare_exchange_weak(cur, cur + n, std::memory_order_acq_rel, std::memory_order_relaxed));
-    return true;
-}
-
 class MemoryChannel final : public Channel {
 public:
     MemoryChannel(ChannelContext& ctx)
@@ -43,12 +34,7 @@ public:
         _keep_alive_ms = s.get_duration_ms("keep-alive");
         int64_t byte_capacity = s.get_int("byteCapacity");
         int64_t pct = s.get_int("byteCapacityBufferPercentage");
-        if (!s.has("byteCapacity")) {
-            // Flume: 80 % of the JVM's maximum heap. sluice: 80 % of a quarter
-            // of physical memory, which is what a JVM would get by default.
-            int64_t phys = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-            byte_capacity = phys / 4 * 8 / 10;
-        }
+        if (!s.has("byteCapacity")) byte_capacity = default_byte_capacity();
         _slot_budget = int64_t(double(byte_capacity) * (1 - double(pct) * .01) / slot_bytes);
         if (_slot_budget < 1) _slot_budget = INT32_MAX;  // Flume: byteCapacity 0 means unbounded
         ctx.counters.set_gauges([this](auto& out) {
@@ -119,14 +105,14 @@ public:
 
     Status commit() override {
         if (_count == 0) return Status::ok();
-        if (!reserve(_ch._used_slots, _slots, _ch._slot_budget)) {
+        if (!reserve_capacity(_ch._used_slots, _slots, _ch._slot_budget)) {
             return Status(errc::channel_full,
                           "Cannot commit transaction. Byte capacity allocated to store event body " +
                               java_double(double(_ch._slot_budget) * slot_bytes) +
                               "reached. Please increase heap space/byte capacity allocated to the channel as the "
                               "sinks may not be keeping up with the sources");
         }
-        if (!reserve(_ch._used_events, _count, _ch._capacity)) {
+        if (!reserve_capacity(_ch._used_events, _count, _ch._capacity)) {
             _ch._used_slots.fetch_sub(_slots, std::memory_order_relaxed);
             return Status(errc::channel_full, std::string(memory_channel_full_text));
         }

@@ -44,14 +44,6 @@ std::string full_text(const std::string& name) {
            "low. [channel=" + name + "]";
 }
 
-bool reserve(std::atomic<int64_t>& used, int64_t n, int64_t limit) {
-    int64_t cur = used.load(std::memory_order_relaxed);
-    do {
-        if (cur + n > limit) return false;
-    } while (!used.compare_exchange_weak(cur, cur + n, std::memory_order_acq_rel, std::memory_order_relaxed));
-    return true;
-}
-
 std::string expand_home(const std::string& path) {
     if (path.rfind("~/", 0) != 0) return path;
     const char* home = getenv("HOME");
@@ -806,7 +798,7 @@ public:
         if (_count == 0) return Status::ok();
         if (!_ch._open.load(std::memory_order_relaxed))
             return Status(errc::closed, "Channel closed [channel=" + _ch._opts.name + "]");
-        if (!reserve(_ch._sh.used_events, _count, _ch._opts.capacity))
+        if (!reserve_capacity(_ch._sh.used_events, _count, _ch._opts.capacity))
             return Status(errc::channel_full, full_text(_ch._opts.name));
         Chain& chain = *_ch._chains[_shard];
         if (Status st = chain.append_events(_spans, _count, _time_ms); !st) {

@@ -26,14 +26,6 @@ constexpr std::string_view overflow_disabled_text =
     "Spillable Memory Channel's memory capacity has been reached and overflow is disabled. Consider increasing "
     "memoryCapacity.";
 
-bool reserve(std::atomic<int64_t>& used, int64_t n, int64_t limit) {
-    int64_t cur = used.load(std::memory_order_relaxed);
-    do {
-        if (cur + n > limit) return false;
-    } while (!used.compare_exchange_weak(cur, cur + n, std::memory_order_acq_rel, std::memory_order_relaxed));
-    return true;
-}
-
 struct spill_options {
     int64_t memory_capacity = 0, overflow_capacity = 0;
     uint32_t tx_capacity = 0;
@@ -172,8 +164,8 @@ public:
         auto& ch = _ch;
         if (ch._o.memory_capacity > 0 && !ch._overflowing.load(std::memory_order_relaxed)) {
             int64_t slots = ch.slots_of(_spans);
-            if (reserve(ch._mem_slots, slots, ch._o.slot_budget)) {
-                if (reserve(ch._mem_events, _count, ch._o.memory_capacity)) {
+            if (reserve_capacity(ch._mem_slots, slots, ch._o.slot_budget)) {
+                if (reserve_capacity(ch._mem_events, _count, ch._o.memory_capacity)) {
                     auto& sl = ch._slices[_shard];
                     for (auto& s : _spans) sl.memory.push_back(std::move(s));
                     sl.add_queued(_count);
@@ -380,8 +372,7 @@ ComponentDescriptor spillable_channel_descriptor() {
         o.slot_bytes = s.get_int("avgEventSize");
         int64_t byte_capacity = s.get_int("byteCapacity");
         if (!s.has("byteCapacity")) {
-            int64_t phys = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-            byte_capacity = phys / 4 * 8 / 10;
+            byte_capacity = default_byte_capacity();
         }
         o.slot_budget = int64_t(double(byte_capacity) * (1 - double(s.get_int("byteCapacityBufferPercentage")) * .01) /
                                 double(o.slot_bytes));
