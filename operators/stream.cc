@@ -18,6 +18,7 @@
 #include "operators/stream.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -43,7 +44,7 @@ struct Part {
     int64_t t = 0;
     unsigned from = 0;
     // keyed
-    std::vector<std::tuple<std::string, uint64_t, Acc>> accs;
+    KeyTable<Acc> accs{16};
     std::vector<std::tuple<std::string, uint64_t, std::vector<Num>>> lists;
     // global
     int64_t count = 0;
@@ -83,6 +84,52 @@ struct StateEntry {
 
 class StreamImpl;
 
+// Adds to the per-batch tables wait a few records in a ring, so that the
+// table memory each one needs is prefetched by the time it is applied: with
+// 100 000 keys the tables outgrow the caches, and each add would otherwise
+// wait for two misses (slot, then entry) in turn. Adds are applied in
+// arrival order (first/last stay exact). Keys are copied (they may point into
+// an operator's scratch string); short ones stay in std::string's own buffer.
+struct PendingAdds {
+    static constexpr size_t depth = 16;  // adds in flight; the entry is prefetched depth/2 adds ahead
+    static constexpr size_t min_table_keys = 8192;  // ~0.5 MiB of entries: below, the table is in L2
+    struct Add {
+        KeyTable<Acc>* table;
+        uint64_t hash;
+        Num v;
+        Order at;
+        std::string key;
+    };
+    std::array<Add, depth> ring{};
+    size_t head = 0, n = 0;  // ring[head] is the oldest
+
+    void push(KeyTable<Acc>& table, std::string_view key, uint64_t hash, Num v, Order at, Agg agg) {
+        table.prefetch_slot(hash);
+        if (n == depth) apply_oldest(agg);
+        Add& a = ring[(head + n++) % depth];
+        a.table = &table;
+        a.hash = hash;
+        a.v = v;
+        a.at = at;
+        a.key.assign(key);
+        if (n > depth / 2) {
+            const Add& m = ring[(head + n - 1 - depth / 2) % depth];
+            m.table->prefetch_entry(m.hash);
+        }
+    }
+    void flush(Agg agg) {
+        while (n > 0) apply_oldest(agg);
+    }
+
+private:
+    void apply_oldest(Agg agg) {
+        Add& a = ring[head];
+        a.table->find_or_insert(a.key, a.hash, Acc{}).add(agg, a.v, a.at);
+        head = (head + 1) % depth;
+        n--;
+    }
+};
+
 // The most empty batches emitted for one jump in time (docs/streams.md §4).
 constexpr int64_t max_gap = 100000;
 
@@ -100,6 +147,8 @@ struct shard_part {
     bool scheduled = false, stopped = false;
     TimerId timer = 0;
     std::vector<std::string> scratch;
+    PendingAdds pending;         // empty outside take_some
+    size_t last_batch_keys = 0;  // keys of the last batch closed here: the next one's table size
     // Owner role: batches being assembled, and window/state data for owned keys.
     std::map<int64_t, OwnerBatch> owner;
     std::map<int64_t, KeyTable<Acc>> window_accs;               // per batch, for windows
@@ -256,6 +305,7 @@ private:
                 return false;
             }
             for (const auto& span : tx->events()) process_span(p, span);
+            p.pending.flush(_acc_agg);
             (void)tx->commit();
             _counters.add(shard, stream_counter::event_received, got);
         }
@@ -295,8 +345,11 @@ private:
             }
             int64_t t = batch_end(t_ms);
             if (t != p.current_t || !p.current) {
-                p.current = &p.open[t];  // std::map: the pointer stays valid until erased
+                auto [it, fresh] = p.open.try_emplace(t);
+                // std::map: the pointer stays valid until erased (pending adds rely on it too)
+                p.current = &it->second;
                 p.current_t = t;
+                if (fresh && keyed_stage() && !_uses_lists) p.current->accs.reserve(p.last_batch_keys);
             }
             LocalBatch& lb = *p.current;
             lb.events++;
@@ -310,7 +363,7 @@ private:
     void record_step(shard_part& p, LocalBatch& lb, size_t i, std::string_view rec, const EventView* ev, Order at) {
         const auto& ops = _plan.record_ops;
         if (i == ops.size()) {
-            accept_record(lb, rec, at);
+            accept_record(p, lb, rec, at);
             return;
         }
         const RecordOp& op = ops[i];
@@ -378,8 +431,7 @@ private:
                 if (!value_pred(op.pred, v)) return;
             }
         }
-        (void)p;
-        accept_pair(lb, key, v, at);
+        accept_pair(p, lb, key, v, at);
     }
 
     static bool value_pred(const Pred& pr, Num v) {
@@ -391,7 +443,7 @@ private:
         }
     }
 
-    void accept_record(LocalBatch& lb, std::string_view rec, Order at) {
+    void accept_record(shard_part& p, LocalBatch& lb, std::string_view rec, Order at) {
         switch (_plan.stage) {
         case Stage::count:
         case Stage::count_by_window: lb.count++; return;
@@ -404,12 +456,12 @@ private:
         case Stage::records:
         case Stage::window_records: lb.records.emplace_back(rec); return;
         default:
-            if (_plan.by_value) accept_pair(lb, rec, Num::of_int(1), at);
+            if (_plan.by_value) accept_pair(p, lb, rec, Num::of_int(1), at);
             return;
         }
     }
 
-    void accept_pair(LocalBatch& lb, std::string_view key, Num v, Order at) {
+    void accept_pair(shard_part& p, LocalBatch& lb, std::string_view key, Num v, Order at) {
         switch (_plan.stage) {
         case Stage::count:
         case Stage::count_by_window: lb.count++; return;
@@ -428,8 +480,12 @@ private:
         uint64_t h = key_hash(key);
         if (_uses_lists) {
             lb.lists.find_or_insert(key, h, {}).push_back(v);
-        } else {
+        } else if (lb.accs.size() < PendingAdds::min_table_keys) {
+            // Small tables stay in cache: adding at once is cheaper. (A table
+            // only grows, so none of its adds can be waiting in the ring.)
             lb.accs.find_or_insert(key, h, Acc{}).add(_acc_agg, v, at);
+        } else {
+            p.pending.push(lb.accs, key, h, v, at, _acc_agg);
         }
     }
 
@@ -543,9 +599,13 @@ private:
                 parts[j]->t = t;
                 parts[j]->from = from;
             }
-            lb.accs.for_each([&](std::string_view k, uint64_t h, Acc& a) {
-                parts[h % _shards]->accs.emplace_back(std::string(k), h, a);
-            });
+            p.last_batch_keys = lb.accs.size();
+            if (_shards == 1) {
+                parts[0]->accs = std::move(lb.accs);
+            } else {
+                for (auto& part : parts) part->accs.reserve(lb.accs.size() / _shards + lb.accs.size() / (4 * _shards));
+                lb.accs.for_each([&](std::string_view k, uint64_t h, Acc& a) { parts[h % _shards]->accs.find_or_insert(k, h, a); });
+            }
             lb.lists.for_each([&](std::string_view k, uint64_t h, std::vector<Num>& l) {
                 parts[h % _shards]->lists.emplace_back(std::string(k), h, std::move(l));
             });
@@ -568,7 +628,10 @@ private:
         auto& p = _parts[me];
         OwnerBatch& ob = p.owner[part.t];
         Agg agg = acc_agg();
-        for (auto& [k, h, a] : part.accs) ob.accs.find_or_insert(k, h, Acc{}).merge(agg, a);
+        if (ob.accs.empty())
+            ob.accs = std::move(part.accs);  // the first part (the only one with one shard) is adopted whole
+        else
+            part.accs.for_each([&](std::string_view k, uint64_t h, Acc& a) { ob.accs.find_or_insert(k, h, Acc{}).merge(agg, a); });
         // Lists are appended in shard order so value order does not depend on
         // which shard's part came first.
         for (auto& [k, h, l] : part.lists) (void)ob.lists.find_or_insert(k, h, {});
