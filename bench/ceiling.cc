@@ -2,11 +2,17 @@
 //
 // sluice-ceiling: the least a netcat receiver can do — accept, read(256 KiB),
 // count newlines with memchr, and (with --acks) answer `OK\n` per line with
-// one write per read. It is the yardstick for the end-to-end benchmark
-// (bench/netcat_e2e.sh): sluice's events per CPU-second are reported as a
-// fraction of this program's.
+// one write per read. It is the yardstick for the end-to-end benchmarks
+// (bench/netcat_e2e.sh, bench/compare): sluice's events per CPU-second are
+// reported as a fraction of this program's.
 //
-//   sluice-ceiling --port P [--bind ADDR] [--conns N] [--acks]
+//   sluice-ceiling --port P [--bind ADDR] [--conns N] [--acks] [--out FILE]
+//
+// --out FILE also appends what it receives to FILE (created or truncated;
+// the yardstick for "TCP lines -> file"): whole lines only, one writev per
+// read on an O_APPEND descriptor shared by all connections, so lines of
+// different connections never interleave; a connection's partial last line
+// waits in its own buffer for the rest (and is written as is at EOF).
 //
 // --port 0 binds an ephemeral port. Once listening it prints
 // `listening port=P` on stderr, so a script can start it without racing for a
@@ -25,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -52,10 +60,11 @@ struct options {
     int port = -1;
     uint64_t conns = 0;  // 0: run until a signal
     bool acks = false;
+    std::string out;  // --out: also append the lines to this file
 };
 
 [[noreturn]] void usage(const char* msg, const char* arg) {
-    std::fprintf(stderr, "sluice-ceiling: %s%s\nusage: sluice-ceiling --port P [--bind ADDR] [--conns N] [--acks]\n",
+    std::fprintf(stderr, "sluice-ceiling: %s%s\nusage: sluice-ceiling --port P [--bind ADDR] [--conns N] [--acks] [--out FILE]\n",
                  msg, arg);
     std::exit(2);
 }
@@ -85,6 +94,9 @@ options parse_args(int argc, char** argv) {
             o.conns = parse_u64(value(), 1 << 20);
         } else if (a == "--acks") {
             o.acks = true;
+        } else if (a == "--out") {
+            o.out = value();
+            if (o.out.empty()) usage("--out: empty file name", "");
         } else if (a == "--help" || a == "-h") {
             usage("", "");
         } else {
@@ -113,6 +125,7 @@ struct totals {
     std::atomic<int64_t> last_close_ns{0};
     std::atomic<bool> error{false};
     int wake_fd = -1;  // written to when a connection closes, to wake main
+    int out_fd = -1;   // --out: the O_APPEND file, or -1
 };
 
 std::mutex g_print_mutex;
@@ -123,11 +136,36 @@ void conn_error(totals& t, int fd, const char* what) {
     std::fprintf(stderr, "sluice-ceiling: fd %d: %s: %s\n", fd, what, std::strerror(errno));
 }
 
+// Appends `head` then `tail` to the --out file in one writev (a regular
+// file's O_APPEND write is not interleaved with other writers'); loops on a
+// short write. False on an error (reported).
+bool append_out(totals& t, int fd, std::string_view head, std::string_view tail) {
+    iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(tail.data()), tail.size()}};
+    int first = head.empty() ? 1 : 0;
+    while (first < 2) {
+        const ssize_t w = writev(t.out_fd, iov + first, 2 - first);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            conn_error(t, fd, "write --out file");
+            return false;
+        }
+        size_t done = static_cast<size_t>(w);
+        while (first < 2 && done >= iov[first].iov_len) done -= iov[first++].iov_len;
+        if (first < 2) {
+            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + done;
+            iov[first].iov_len -= done;
+        }
+    }
+    return true;
+}
+
 // Reads until EOF; counts lines; with acks writes 3 bytes per line read, in
 // one write per read (the pre-filled `oks` buffer holds one OK per byte that
-// a read can return, so it always suffices).
+// a read can return, so it always suffices). With an --out file, appends the
+// complete lines of each read (and the partial one carried from the last).
 void serve(totals& t, int fd, bool acks, const char* oks) {
     std::unique_ptr<char[]> buf(new char[read_size]);
+    std::string carry;  // --out: this connection's partial last line
     for (;;) {
         const ssize_t n = read(fd, buf.get(), read_size);
         if (n < 0) {
@@ -135,7 +173,10 @@ void serve(totals& t, int fd, bool acks, const char* oks) {
             if (errno != ECONNRESET) conn_error(t, fd, "read");
             break;
         }
-        if (n == 0) break;
+        if (n == 0) {
+            if (t.out_fd >= 0 && !carry.empty()) append_out(t, fd, carry, {});
+            break;
+        }
         uint64_t lines = 0;
         const char* p = buf.get();
         const char* end = p + n;
@@ -145,6 +186,16 @@ void serve(totals& t, int fd, bool acks, const char* oks) {
         }
         t.events.fetch_add(lines, std::memory_order_relaxed);
         t.bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+        if (t.out_fd >= 0) {
+            const std::string_view got(buf.get(), static_cast<size_t>(n));
+            const size_t last_nl = got.rfind('\n');
+            if (last_nl == std::string_view::npos) {
+                carry.append(got);
+            } else {
+                if (!append_out(t, fd, carry, got.substr(0, last_nl + 1))) break;
+                carry.assign(got.substr(last_nl + 1));
+            }
+        }
         if (acks && lines > 0) {
             size_t left = lines * 3;
             const char* out = oks;
@@ -235,6 +286,13 @@ int main_impl(int argc, char** argv) {
 
     totals t;
     t.wake_fd = wake[1];
+    if (!o.out.empty()) {
+        t.out_fd = open(o.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        if (t.out_fd < 0) {
+            std::fprintf(stderr, "sluice-ceiling: --out %s: %s\n", o.out.c_str(), std::strerror(errno));
+            return 1;
+        }
+    }
     bool signalled = false;
     for (;;) {
         if (o.conns > 0 && t.accepted.load() >= o.conns && t.closed.load() == t.accepted.load()) break;
@@ -284,6 +342,10 @@ int main_impl(int argc, char** argv) {
     const int64_t last = signalled ? now_ns() : t.last_close_ns.load();
     const double seconds = first == 0 ? 0.0 : static_cast<double>(last - first) / 1e9;
     const uint64_t events = t.events.load();
+    if (t.out_fd >= 0 && !signalled && close(t.out_fd) != 0) {
+        std::perror("sluice-ceiling: close --out file");
+        return 1;
+    }
     std::printf("events=%" PRIu64 " seconds=%.6f cpu_seconds=%.6f events_per_cpu_s=%.1f bytes=%" PRIu64
                 " conns=%" PRIu64 "\n",
                 events, seconds, cpu, cpu > 0 ? static_cast<double>(events) / cpu : 0.0, t.bytes.load(),
