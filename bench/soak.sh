@@ -186,35 +186,47 @@ BG_PIDS+=("$LG")
 # column means "at most 1 ms".
 echo "t_s,rss_kb,fds,delivered,lat_mean_ms,lat_p50_le_ms,lat_p99_le_ms,loadavg1" >"$CSV"
 prev=""
-t0=$(date +%s.%N)
+# Bash builtins where possible ($EPOCHREALTIME, read, globs): on a loaded
+# machine every process spawned per sample costs time, and the column t_s is
+# the real time since the start, so a late sample is late, not mislabelled.
+now_us() { local t=$EPOCHREALTIME; echo $((10#${t/./})); }
+t0_us=$(now_us)
 n=0
 while kill -0 "$LG" 2>/dev/null; do
     n=$((n + 1))
-    # Sleep to the next whole second since t0 (no drift).
-    sleep "$(awk -v t0="$t0" -v n="$n" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + n - now; if (d < 0) d = 0; printf "%.3f", d }')"
+    # Sleep to the next whole second since t0 (seconds already missed are skipped).
+    el=$(($(now_us) - t0_us))
+    wait_us=$(((el / 1000000 + 1) * 1000000 - el))
+    sleep "$((wait_us / 1000000)).$(printf '%06d' $((wait_us % 1000000)))"
     kill -0 "$LG" 2>/dev/null || break  # load is over: no sample of the idle agent
     kill -0 "$AGENT" 2>/dev/null || die "agent died during the soak: $(tail -n 20 "$OUT/soak/agent.err")"
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT/status")
-    fds=$(find "/proc/$AGENT/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-    hist=$(scrape "$MON" | awk '
-        /^sluice_sink_delivery_latency_seconds_bucket\{name="k1"/ {
-            le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); printf "%s:%s ", le, $2 }
-        /^sluice_sink_delivery_latency_seconds_sum\{name="k1"/ { printf "sum:%s ", $2 }')
-    row=$(awk -v cur="$hist" -v prev="$prev" -v t="$n" -v rss="$rss" -v fds="$fds" -v la="$(cut -d' ' -f1 /proc/loadavg)" '
+    el=$(($(now_us) - t0_us))
+    t_s="$((el / 1000000)).$(printf '%01d' $((el % 1000000 / 100000)))"
+    rss=""
+    while read -r key val _; do
+        if [[ $key == VmRSS: ]]; then rss=$val; break; fi
+    done <"/proc/$AGENT/status"
+    fd_list=("/proc/$AGENT/fd/"*)
+    fds=${#fd_list[@]}
+    read -r la _ </proc/loadavg
+    { read -r row || true; read -r hist || true; } < <(scrape "$MON" | awk -v prev="$prev" -v t="$t_s" -v rss="$rss" -v fds="$fds" -v la="$la" '
         function parse(s, arr, keys,   parts, i, kv, k) {
             k = split(s, parts, " ")
             for (i = 1; i <= k; i++) { split(parts[i], kv, ":"); arr[kv[1]] = kv[2]; keys[i] = kv[1] }
             return k
         }
-        BEGIN {
+        /^sluice_sink_delivery_latency_seconds_bucket\{name="k1"/ {
+            bound = $0; sub(/.*le="/, "", bound); sub(/".*/, "", bound); cur = cur bound ":" $2 " " }
+        /^sluice_sink_delivery_latency_seconds_sum\{name="k1"/ { cur = cur "sum:" $2 " " }
+        END {
             nb = parse(cur, c, order)
             if (prev != "") parse(prev, p, pk)
-            # buckets in order, the last is +Inf; order[] as printed, sum last
+            # buckets in exposition order (the last is +Inf), then the sum
             nbk = 0
             for (i = 1; i <= nb; i++) if (order[i] != "sum") { nbk++; le[nbk] = order[i]; d[nbk] = c[order[i]] - (order[i] in p ? p[order[i]] : 0) }
-            total = d[nbk]
+            total = nbk ? d[nbk] : 0
             dsum = c["sum"] - ("sum" in p ? p["sum"] : 0)
-            if (total <= 0) { printf "%d,%d,%d,0,,,,%s\n", t, rss, fds, la; exit }
+            if (total <= 0) { printf "%s,%d,%d,0,,,,%s\n%s\n", t, rss, fds, la, cur; exit }
             mean = dsum * 1000 / total
             split("0.5 0.99", qs, " ")
             for (q = 1; q <= 2; q++) {
@@ -222,11 +234,11 @@ while kill -0 "$LG" 2>/dev/null; do
                 for (b = 1; b <= nbk; b++)
                     if (d[b] >= rank) { res[q] = (le[b] == "+Inf") ? "inf" : le[b] * 1000; break }
             }
-            printf "%d,%d,%d,%d,%.3f,%s,%s,%s\n", t, rss, fds, total, mean, res[1], res[2], la
+            printf "%s,%d,%d,%d,%.3f,%s,%s,%s\n%s\n", t, rss, fds, total, mean, res[1], res[2], la, cur
         }')
     [[ -n $hist ]] && prev=$hist
     echo "$row" >>"$CSV"
-    if ((n % 60 == 0)); then log "t=${n}s rss=${rss}kB fds=$fds load=$(loadavg)"; fi
+    if ((n % 60 == 0)); then log "t=${t_s}s rss=${rss}kB fds=$fds load=$(loadavg)"; fi
 done
 wait "$LG" || die "loadgen failed: $(cat "$OUT/soak/loadgen.err")"
 load_end=$(loadavg)
