@@ -98,8 +98,20 @@ kv() {
     echo "$v"
 }
 
-# Starts an agent on ENGINE_CPU in directory $1; sets AGENT, PORT, MON.
+# Starts an agent on ENGINE_CPU in directory $1; sets AGENT, PORT, MON. A
+# port picked free may be taken before the agent binds it (a busy machine's
+# ephemeral ports): then it tries again with new ports, up to 5 times.
 start_agent() {
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        if try_start_agent "$1"; then return 0; fi
+        grep -q "Address already in use" "$1/agent.err" || die "agent exited at start: $(tail -n 20 "$1/agent.err")"
+        log "port taken before the agent bound it; trying other ports"
+    done
+    die "agent could not bind a free port in 5 attempts: $(tail -n 5 "$1/agent.err")"
+}
+
+try_start_agent() {
     local dir=$1 i
     mkdir -p "$dir"
     PORT=$(free_port)
@@ -129,7 +141,10 @@ EOF
     AGENT=$!
     BG_PIDS+=("$AGENT")
     for ((i = 0; i < START_TIMEOUT * 20; i++)); do
-        kill -0 "$AGENT" 2>/dev/null || die "agent exited at start: $(tail -n 20 "$dir/agent.err")"
+        if ! kill -0 "$AGENT" 2>/dev/null; then
+            wait "$AGENT" || true
+            return 1
+        fi
         if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$MON") 2>/dev/null; then
             return 0
         fi
