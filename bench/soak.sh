@@ -320,6 +320,7 @@ set ylabel "open files"
 set yrange [0:*]
 plot "$CSV" every ::1 using 1:3 with steps lw 1.5 title "/proc/PID/fd"
 set yrange [0:*]
+set offsets 0, 0, graph 0.15, 0
 set ylabel "latency (ms)"
 plot "$CSV" every ::1 using 1:7 with steps lw 1.5 title "agent receipt-to-sink p99 (bucket bound, per second)", \
      "$CSV" every ::1 using 1:6 with steps lw 1.5 title "agent p50 (bucket bound)", \
