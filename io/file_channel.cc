@@ -125,6 +125,8 @@ private:
     void maybe_sync();
     void start_sync();
     void sync_done(uint64_t target, int err, std::vector<Segment*> segs);
+    // Commits up to `target` are on disk: runs their when_durable callbacks.
+    void mark_durable(uint64_t target);
     void sync_now();  // blocking: at detach and adopt
     void checkpoint();
     void arm_checkpoint_timer();
@@ -556,13 +558,17 @@ void Chain::sync_done(uint64_t target, int err, std::vector<Segment*> segs) {
         });
         return;
     }
+    mark_durable(target);
+    maybe_sync();
+}
+
+void Chain::mark_durable(uint64_t target) {
     _durable = std::max(_durable, target);
     while (!_waiters.empty() && _waiters.front().first <= _durable) {
         auto fn = std::move(_waiters.front().second);
         _waiters.pop_front();
         fn();
     }
-    maybe_sync();
 }
 
 void Chain::sync_now() {
@@ -582,10 +588,23 @@ void Chain::checkpoint() {
     size_t keep = 0;
     while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
     if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
-    // What the checkpoint points at must be on disk before it.
-    for (Segment* s : _dirty) ::fdatasync(s->fd());
-    _dirty.clear();
-    _unsynced_bytes = 0;
+    // What the checkpoint points at must be on disk before it. This sync
+    // makes every commit so far durable, so their waiters are released here:
+    // a commit whose segment leaves _dirty now would otherwise wait for a
+    // grouped sync that never comes (maybe_sync has nothing dirty to start
+    // one for), and a source waiting for that ack stops reading for good.
+    if (!_dirty.empty()) {
+        for (Segment* s : _dirty) {
+            if (::fdatasync(s->fd()) != 0) {
+                log_error("file channel %s: fdatasync %s: %s; checkpoint postponed", o.name.c_str(), s->path().c_str(),
+                          strerror(errno));
+                return;  // _dirty stays: the grouped sync retries
+            }
+        }
+        _dirty.clear();
+        _unsynced_bytes = 0;
+        mark_durable(_commits);
+    }
     Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
     std::string bytes = encode_checkpoint(cp);
     std::string name = "checkpoint-" + std::to_string(_id);

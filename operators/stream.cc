@@ -27,6 +27,7 @@
 #include "core/component.h"
 #include "core/log.h"
 #include "operators/key_table.h"
+#include "operators/window.h"
 
 namespace sluice::ops {
 
@@ -692,44 +693,10 @@ private:
     bool window_due(int64_t t) const { return t % _plan.slide_ms == 0; }
 
     bool window_step(shard_part& p, int64_t t, OwnerBatch& ob, std::vector<Row>& rows) {
-        const int64_t w = _plan.window_ms, s = _plan.slide_ms;
-        Agg agg = _plan.agg;
-        p.window_accs.emplace(t, std::move(ob.accs));
-        bool due = window_due(t);
-        if (due) {
-            if (_plan.inverse) {
-                // Spark's incremental step: subtract what left (t-s-w, t-w], add what came (t-s, t].
-                for (auto& [bt, tab] : p.window_accs) {
-                    if (bt > t - s - w && bt <= t - w)
-                        tab.for_each([&](std::string_view k, uint64_t h, Acc& a) {
-                            if (Acc* cur = p.window_value.find(k, h)) cur->subtract(agg, a);
-                        });
-                }
-                for (auto& [bt, tab] : p.window_accs) {
-                    if (bt > t - s && bt <= t)
-                        tab.for_each([&](std::string_view k, uint64_t h, Acc& a) {
-                            p.window_value.find_or_insert(k, h, Acc{}).merge(agg, a);
-                        });
-                }
-                if (_plan.drop_zero) p.window_value.remove_if([&](std::string_view, Acc& a) { return a.is_identity(agg); });
-                p.window_value.for_each([&](std::string_view k, uint64_t, Acc& a) {
-                    rows.push_back({std::string(k), a.n == 0 ? zero_of(agg) : a.result(agg), {}, false});
-                });
-            } else {
-                KeyTable<Acc> merged(64);
-                for (auto& [bt, tab] : p.window_accs)
-                    if (bt > t - w && bt <= t)
-                        tab.for_each([&](std::string_view k, uint64_t h, Acc& a) { merged.find_or_insert(k, h, Acc{}).merge(agg, a); });
-                merged.for_each([&](std::string_view k, uint64_t, Acc& a) { rows.push_back({std::string(k), a.result(agg), {}, false}); });
-            }
-        }
-        // Keep the batches a later window (or its subtraction) still needs.
-        int64_t keep_after = t - w - (_plan.inverse ? s : 0);
-        while (!p.window_accs.empty() && p.window_accs.begin()->first <= keep_after) p.window_accs.erase(p.window_accs.begin());
-        return due;
+        const WindowSpec spec{_plan.window_ms, _plan.slide_ms, _plan.agg, _plan.inverse, _plan.drop_zero};
+        return reduce_window_step(p.window_accs, p.window_value, t, std::move(ob.accs), spec,
+                                  [&](std::string_view k, Num v) { rows.push_back({std::string(k), v, {}, false}); });
     }
-
-    static Num zero_of(Agg) { return Num::of_int(0); }
 
     bool group_window_step(shard_part& p, int64_t t, OwnerBatch& ob, std::vector<Row>& rows) {
         const int64_t w = _plan.window_ms;
