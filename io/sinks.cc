@@ -198,6 +198,7 @@ public:
             cut_back(before);
             return SinkStatus::backoff;
         }
+        std::vector<EventSpan> delivered = tx->events();  // commit empties the transaction
         if (Status st = tx->commit(); !st) {
             // The channel could not record the take (a durable channel out of
             // disk space, say): the events stay in it and come again.
@@ -213,7 +214,7 @@ public:
         if (_write_failing || _commit_failing)
             log_info("file_roll sink %s: delivering to %s again", _name.c_str(), _path.c_str());
         _write_failing = _commit_failing = false;
-        record_delivery(_counters, _shard, tx->events());
+        record_delivery(_counters, _shard, delivered);
         _counters.add(_shard, sink_counter::event_drain_success, got);
         return got < _batch ? SinkStatus::backoff : SinkStatus::ready;
     }
