@@ -9,6 +9,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -448,6 +449,7 @@ public:
     void check_interceptors(comp_state& s);
     void check_processor(comp_state& s);
     void check_bindings();
+    void check_shared_directories();
     void check_batch(comp_state& s, comp_state& channel);
     bool alive(const comp_state& s) const { return !(_lenient && s.broken); }
 
@@ -745,6 +747,60 @@ void validator::check_processor(comp_state& g) {
     }
 }
 
+namespace {
+// A directory as written, made comparable: "~/" expanded, "." and ".."
+// resolved lexically, no trailing slash.
+std::string comparable_directory(std::string_view dir) {
+    std::string d(trim(dir));
+    if (d.rfind("~/", 0) == 0) {
+        const char* home = std::getenv("HOME");
+        d = std::string(home ? home : "") + d.substr(1);
+    }
+    std::string out = std::filesystem::path(d).lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+}
+}  // namespace
+
+void validator::check_shared_directories() {
+    struct owner {
+        const comp_state* component;
+        std::string key;
+        int line;
+    };
+    std::map<std::string, owner> owners;
+    for (auto k : all_kinds) {
+        for (auto& s : states(k)) {
+            // Channels nothing uses are removed, and never started.
+            if (!s.descriptor || !s.values_ok || !alive(s) || (k == ComponentKind::channel && !s.connected)) continue;
+            for (const auto& spec : s.descriptor->keys) {
+                if (!spec.owns_directories) continue;
+                const std::string key(spec.key);
+                const auto* v = s.config->find(key);
+                const std::string value = v ? v->value : std::string(spec.default_value);
+                const int line = v ? v->line : s.config->line;
+                size_t start = 0;
+                while (start <= value.size()) {
+                    size_t comma = value.find(',', start);
+                    if (comma == std::string::npos) comma = value.size();
+                    std::string dir = comparable_directory(std::string_view(value).substr(start, comma - start));
+                    start = comma + 1;
+                    if (dir.empty()) continue;
+                    auto [it, fresh] = owners.emplace(dir, owner{&s, s.config->full_key(key), line});
+                    // One component may name a directory twice (its checkpoints beside its data).
+                    if (fresh || it->second.component == &s) continue;
+                    const owner& first = it->second;
+                    report(Sev::error, &s, true, line, s.config->full_key(key),
+                           "directory " + dir + (v ? "" : " (the default)") + " is also used by " + first.key +
+                               (first.line > 0 ? " (line " + std::to_string(first.line) + ")" : "") +
+                               "; two " + std::string(kind_plural(k)) + " cannot share a directory (the second "
+                               "could not lock it)");
+                }
+            }
+        }
+    }
+}
+
 void validator::check_batch(comp_state& s, comp_state& channel) {
     const auto* d = s.descriptor;
     const auto* cd = channel.descriptor;
@@ -898,6 +954,7 @@ std::unique_ptr<Topology> validate_agent(AgentConfig config, bool lenient, std::
             v.check_supported(s);
         }
     v.check_bindings();
+    v.check_shared_directories();
 
     for (auto& ch : v.states(ComponentKind::channel)) {
         if (!v.alive(ch) || ch.connected) continue;

@@ -54,6 +54,10 @@ struct KeySpec {
     std::vector<std::string_view> choices = {};
     // Where sluice's default or meaning differs from Flume's, and why.
     std::string_view differs_from_flume = {};
+    // The value (a comma-separated list of directories, or the default) is
+    // owned by this component: validation rejects another component naming
+    // one of them, since the second to start could not lock it.
+    bool owns_directories = false;
 };
 
 // A component's settings after validation: every declared key has a value

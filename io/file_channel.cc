@@ -120,13 +120,13 @@ public:
 private:
     Result<uint64_t> room_for(uint64_t len);
     Status next_segment();
+    Status segment_failed(const Status& st);  // logs (rate-limited); the put error
     void recycle(std::unique_ptr<Segment> seg);
     void dirtied(Segment* s, uint64_t bytes);
     void maybe_sync();
     void start_sync();
     void sync_done(uint64_t target, int err, std::vector<Segment*> segs);
-    // Commits up to `target` are on disk: runs their when_durable callbacks.
-    void mark_durable(uint64_t target);
+    void release_waiters();  // runs the when_durable callbacks now due
     void sync_now();  // blocking: at detach and adopt
     void checkpoint();
     void arm_checkpoint_timer();
@@ -151,6 +151,7 @@ private:
 
     // Group commit.
     uint64_t _commits = 0, _durable = 0;
+    uint64_t _synced_by_checkpoint = 0;  // commits a checkpoint's own sync covered
     std::vector<Segment*> _dirty;
     uint64_t _unsynced_bytes = 0;
     int64_t _oldest_unsynced_us = 0;
@@ -159,6 +160,8 @@ private:
     std::deque<std::pair<uint64_t, std::function<void()>>> _waiters;
     bool _checkpoint_due = false;
     int64_t _space_logged_us = INT64_MIN / 2;
+    bool _segment_failing = false;  // the last new segment could not be made
+    int64_t _segment_logged_us = 0;
     uint64_t _checkpointed_low = UINT64_MAX;
 
     friend class FileChannel;
@@ -354,7 +357,7 @@ Status Chain::next_segment() {
         _free.pop_front();
         if (Status st = seg->rename_to(path); !st) {
             _free.push_front(std::move(seg));
-            return st;
+            return segment_failed(st);
         }
         h.file_size = seg->size();
         std::memset(seg->data() + header_size, 0, 8);
@@ -372,21 +375,38 @@ Status Chain::next_segment() {
                     log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
                               o.name.c_str(), (long long)usable, (long long)required);
                 }
+                _segment_failing = true;  // "again" is logged once a segment is made
                 return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
             }
         }
         auto created = Segment::create(path, h);
-        if (!created) {
-            log_error("file channel %s: %s", o.name.c_str(), created.status().message().c_str());
-            return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
-        }
+        if (!created) return segment_failed(created.status());
         seg = std::move(created.value());
         seg->prefault();
+    }
+    if (_segment_failing) {
+        _segment_failing = false;
+        log_info("file channel %s: writing segments in %s again", o.name.c_str(), _dir.c_str());
     }
     _next_index++;
     _live.push_back(std::move(seg));
     _write_off = header_size;
     return Status::ok();
+}
+
+Status Chain::segment_failed(const Status& st) {
+    const auto& o = _sh.opts;
+    // Every put (and take) fails the same way until the directory is usable
+    // again: say so when it starts, then once every 10 s.
+    int64_t now = monotonic_us();
+    if (!_segment_failing || now - _segment_logged_us >= 10000000) {
+        _segment_logged_us = now;
+        log_error("file channel %s: %sdataDirs: cannot write a new segment in %s: %s (puts fail until it can; "
+                  "committed events are kept)",
+                  o.name.c_str(), o.key_prefix.c_str(), _dir.c_str(), st.message().c_str());
+    }
+    _segment_failing = true;
+    return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
 }
 
 void Chain::recycle(std::unique_ptr<Segment> seg) {
@@ -558,12 +578,15 @@ void Chain::sync_done(uint64_t target, int err, std::vector<Segment*> segs) {
         });
         return;
     }
-    mark_durable(target);
+    _durable = std::max(_durable, target);
+    // A checkpoint synced everything committed before it; that counts once
+    // every sync started before it has finished too.
+    if (_syncs_in_flight == 0) _durable = std::max(_durable, _synced_by_checkpoint);
+    release_waiters();
     maybe_sync();
 }
 
-void Chain::mark_durable(uint64_t target) {
-    _durable = std::max(_durable, target);
+void Chain::release_waiters() {
     while (!_waiters.empty() && _waiters.front().first <= _durable) {
         auto fn = std::move(_waiters.front().second);
         _waiters.pop_front();
@@ -589,21 +612,23 @@ void Chain::checkpoint() {
     while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
     if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
     // What the checkpoint points at must be on disk before it. This sync
-    // makes every commit so far durable, so their waiters are released here:
-    // a commit whose segment leaves _dirty now would otherwise wait for a
-    // grouped sync that never comes (maybe_sync has nothing dirty to start
-    // one for), and a source waiting for that ack stops reading for good.
-    if (!_dirty.empty()) {
-        for (Segment* s : _dirty) {
-            if (::fdatasync(s->fd()) != 0) {
-                log_error("file channel %s: fdatasync %s: %s; checkpoint postponed", o.name.c_str(), s->path().c_str(),
-                          strerror(errno));
-                return;  // _dirty stays: the grouped sync retries
-            }
-        }
+    // takes the dirty segments from the group sync, so it must make their
+    // commits durable itself: else a commit waiting for the next group sync
+    // (its segment no longer dirty) would wait until another commit came.
+    bool synced = true;
+    for (Segment* s : _dirty) synced = ::fdatasync(s->fd()) == 0 && synced;
+    if (synced) {
         _dirty.clear();
         _unsynced_bytes = 0;
-        mark_durable(_commits);
+        _synced_by_checkpoint = _commits;
+        if (_syncs_in_flight == 0) {
+            _durable = std::max(_durable, _commits);
+            release_waiters();
+        }
+    } else {
+        log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", o.name.c_str(),
+                  strerror(errno));
+        return;
     }
     Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
     std::string bytes = encode_checkpoint(cp);
@@ -736,7 +761,9 @@ public:
 private:
     friend class FilePut;
     friend class FileTake;
-    Status lock(const std::string& dir);
+    // Creates `dir` (the value of `key`) if needed, checks it can be written,
+    // and locks it; a failure names the key and the directory.
+    Status lock(const std::string& dir, const std::string& key);
 
     file_options _opts;
     file_shared _sh;
@@ -746,11 +773,15 @@ private:
     std::atomic<bool> _open{false};
 };
 
-Status FileChannel::lock(const std::string& dir) {
-    if (Status st = make_dirs(dir); !st) return Status(st.code(), st.message() + " [channel=" + _opts.name + "]");
+Status FileChannel::lock(const std::string& dir, const std::string& key) {
+    auto unusable = [&](const Status& st) {
+        return Status(st.code(), _opts.key_prefix + key + ": cannot use directory " + dir + ": " + st.message() +
+                                     " [channel=" + _opts.name + "]");
+    };
+    if (Status st = make_dirs(dir); !st) return unusable(st);
     std::string path = dir + "/in_use.lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return io_error("open " + path, errno);
+    if (fd < 0) return unusable(io_error("open " + path, errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
         return Status(errc::resource, "Cannot lock " + dir + ". The directory is already locked. [channel=" + _opts.name + "]");
@@ -761,12 +792,13 @@ Status FileChannel::lock(const std::string& dir) {
 
 Status FileChannel::start() {
     if (!_runtime) return Status(errc::invalid_argument, "file channel " + _opts.name + ": no runtime");
-    std::vector<std::string> dirs = {_opts.checkpoint_dir};
-    if (_opts.dual_checkpoints) dirs.push_back(_opts.backup_checkpoint_dir);
+    std::vector<std::pair<std::string, std::string>> dirs = {{_opts.checkpoint_dir, "checkpointDir"}};
+    if (_opts.dual_checkpoints) dirs.emplace_back(_opts.backup_checkpoint_dir, "backupCheckpointDir");
     for (auto& d : _opts.data_dirs)
-        if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
-    for (auto& d : dirs)
-        if (Status st = lock(d); !st) return st;
+        if (std::find_if(dirs.begin(), dirs.end(), [&](auto& used) { return used.first == d; }) == dirs.end())
+            dirs.emplace_back(d, "dataDirs");
+    for (auto& [dir, key] : dirs)
+        if (Status st = lock(dir, key); !st) return st;
     unsigned shards = this->shards();
     size_t ndirs = _opts.data_dirs.size();
     for (unsigned c = 0; c < shards; c++) {
@@ -944,6 +976,7 @@ constexpr int64_t min_required_space_floor = 1 << 20;
 file_options file_options_from(const ComponentSettings& s) {
     file_options o;
     o.name = s.name();
+    o.key_prefix = s.config().key_prefix;
     o.checkpoint_dir = expand_home(s.get_string("checkpointDir"));
     o.dual_checkpoints = s.get_bool("useDualCheckpoints");
     if (o.dual_checkpoints) o.backup_checkpoint_dir = expand_home(s.get_string("backupCheckpointDir"));
@@ -1034,6 +1067,9 @@ ComponentDescriptor file_channel_descriptor() {
         {"use-fast-replay", KeyType::boolean, "false", false, "Accepted for Flume compatibility; sluice has one replay."},
         {"encryption.", KeyType::prefix, "", false, "Flume's encryption keys: not supported (a configuration error)."},
     };
+    // A directory belongs to one channel: its lock keeps out any other.
+    for (auto& k : d.keys)
+        if (k.key == "checkpointDir" || k.key == "dataDirs") k.owns_directories = true;
     d.check = [](const ComponentSettings& s, std::vector<std::pair<std::string, std::string>>& problems) {
         if (s.get_int("transactionCapacity") > s.get_int("capacity"))
             problems.emplace_back("transactionCapacity", "transactionCapacity " + std::to_string(s.get_int("transactionCapacity")) +

@@ -20,6 +20,7 @@ ComponentDescriptor spillable_channel_descriptor();
 // plus capacity, transactionCapacity and keep-alive, which its users set).
 struct file_options {
     std::string name;
+    std::string key_prefix;  // "a1.channels.c1.": full keys in messages
     std::string checkpoint_dir, backup_checkpoint_dir;
     std::vector<std::string> data_dirs;
     int64_t capacity = 0;

@@ -141,9 +141,18 @@ public:
     ~FileRollSink() override { close_file(); }
 
     Status start() override {
+        // As in Flume, a directory that cannot be used does not stop the
+        // agent: the sink retries (and a failover group moves on). The
+        // problem is said at once, naming the key and the directory.
         struct stat st;
         if (::stat(_dir.c_str(), &st) < 0 && ::mkdir(_dir.c_str(), 0755) < 0 && errno != EEXIST)
-            log_warn("file_roll sink %s: cannot create directory %s: %s", _name.c_str(), _dir.c_str(), strerror(errno));
+            log_error("file_roll sink %s: sink.directory %s cannot be created: %s (events stay in the channel until "
+                      "it can)",
+                      _name.c_str(), _dir.c_str(), strerror(errno));
+        else if (::access(_dir.c_str(), W_OK) != 0)
+            log_error("file_roll sink %s: sink.directory %s cannot be written: %s (events stay in the channel until "
+                      "it can)",
+                      _name.c_str(), _dir.c_str(), strerror(errno));
         if (_roll_ms > 0) _next_roll_ms = wall_clock_ms() + _roll_ms;
         return Status::ok();
     }
@@ -179,16 +188,33 @@ public:
                 if (_append_newline) _buf += '\n';
             }
         }
+        // Whatever part of the batch reached the file is cut off again when
+        // the batch does not complete, so the events, coming again, are
+        // written once.
+        const uint64_t before = _file_bytes;
         if (!write_all(_buf)) {
-            // The file is in an unknown state: roll back (the events come again)
-            // and start a new file on the next try.
             tx->rollback();
             _counters.add(_shard, sink_counter::event_write_fail);
-            close_file();
+            cut_back(before);
             return SinkStatus::backoff;
         }
-        record_delivery(_counters, _shard, tx->events());
-        (void)tx->commit();
+        std::vector<EventSpan> delivered = tx->events();  // commit empties the transaction
+        if (Status st = tx->commit(); !st) {
+            // The channel could not record the take (a durable channel out of
+            // disk space, say): the events stay in it and come again.
+            if (!_commit_failing)
+                log_error("file_roll sink %s: %s; the batch is taken back from %s and retried", _name.c_str(),
+                          st.message().c_str(), _path.c_str());
+            _commit_failing = true;
+            tx->rollback();
+            _counters.add(_shard, sink_counter::event_write_fail);
+            cut_back(before);
+            return SinkStatus::backoff;
+        }
+        if (_write_failing || _commit_failing)
+            log_info("file_roll sink %s: delivering to %s again", _name.c_str(), _path.c_str());
+        _write_failing = _commit_failing = false;
+        record_delivery(_counters, _shard, delivered);
         _counters.add(_shard, sink_counter::event_drain_success, got);
         return got < _batch ? SinkStatus::backoff : SinkStatus::ready;
     }
@@ -226,8 +252,23 @@ private:
         return _dir + "/" + name;
     }
 
+    // Truncates the file to `size` bytes (where the failed batch began); if
+    // that fails too, the file is left and a new one started.
+    void cut_back(uint64_t size) {
+        if (_fd < 0 || _file_bytes == size) return;
+        if (::ftruncate(_fd, off_t(size)) == 0) {
+            _file_bytes = size;
+            return;
+        }
+        log_error("file_roll sink %s: cannot truncate %s after a failed batch: %s; starting a new file",
+                  _name.c_str(), _path.c_str(), strerror(errno));
+        close_file();
+    }
+
     bool open_file() {
         std::string path = next_path();
+        _path = path;
+        _file_bytes = 0;
         _fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (_fd < 0) {
             _counters.add(_shard, sink_counter::connection_failed);
@@ -255,9 +296,14 @@ private:
             ssize_t w = ::write(_fd, data.data(), data.size());
             if (w < 0) {
                 if (errno == EINTR) continue;
-                log_error("file_roll sink %s: write failed: %s", _name.c_str(), strerror(errno));
+                // Once per failing streak: the sink retries every back-off.
+                if (!_write_failing)
+                    log_error("file_roll sink %s: write to %s failed: %s (events stay in the channel; retrying)",
+                              _name.c_str(), _path.c_str(), strerror(errno));
+                _write_failing = true;
                 return false;
             }
+            _file_bytes += uint64_t(w);
             data.remove_prefix(size_t(w));
         }
         return true;
@@ -273,7 +319,9 @@ private:
     bool _header_and_text = false, _append_newline = true, _rolltime = false;
     uint32_t _batch = 100;
     int _fd = -1;
-    bool _open_failing = false;
+    std::string _path;         // of the file open (or last tried)
+    uint64_t _file_bytes = 0;  // bytes written to it
+    bool _open_failing = false, _write_failing = false, _commit_failing = false;
     std::string _buf;
 };
 

@@ -77,6 +77,14 @@ void register_test_components() {
             };
             r.add(std::move(d));
         }
+        {
+            // A channel on disk: its directories are its own.
+            auto dirs = key("dirs", KeyType::string, "~/t-disk");
+            dirs.owns_directories = true;
+            auto spare = key("spare", KeyType::string, "~/t-disk-spare");
+            spare.owns_directories = true;
+            r.add(descriptor(ComponentKind::channel, "t_disk", {dirs, spare}));
+        }
         r.add(descriptor(ComponentKind::sink, "t_logger", {ranged(key("maxBytesToLog", KeyType::integer, "16"), 0)}));
         {
             auto serializer = key("sink.serializer", KeyType::choice, "TEXT");
@@ -437,6 +445,42 @@ TEST(Validate, UnknownTypeNamesTheKnownTypes) {
     EXPECT_EQ(r.problems[0].message.rfind("unknown sink type 't_loger'; known types: ", 0), 0u)
         << r.problems[0].message;
     EXPECT_NE(r.problems[0].message.find("t_logger, t_roll"), std::string::npos);
+}
+
+TEST(Validate, DirectoriesOwnedByTwoComponentsAreAnErrorAtTheLaterKey) {
+    const std::string base =
+        "a1.sources = r1\n"                      // 1
+        "a1.channels = d1 d2\n"                  // 2
+        "a1.sources.r1.type = t_netcat\n"        // 3
+        "a1.sources.r1.bind = 0.0.0.0\n"         // 4
+        "a1.sources.r1.port = 1\n"               // 5
+        "a1.sources.r1.channels = d1 d2\n"       // 6
+        "a1.channels.d1.type = t_disk\n"         // 7
+        "a1.channels.d2.type = t_disk\n";        // 8
+    // Each on its own directories: fine; one component may name one twice.
+    auto ok = run(base + "a1.channels.d1.dirs = /x/a, /x/a\na1.channels.d1.spare = /x/a\n"
+                         "a1.channels.d2.dirs = /x/b\na1.channels.d2.spare = /x/c\n");
+    EXPECT_NE(ok.topology, nullptr) << testing::PrintToString(ok.lines());
+    EXPECT_TRUE(ok.problems.empty()) << testing::PrintToString(ok.lines());
+    // Spelt differently, the same directory.
+    auto shared = run(base + "a1.channels.d1.dirs = /x/a\na1.channels.d1.spare = /x/s1\n"  // 9, 10
+                             "a1.channels.d2.spare = /x/s2\n"                                // 11
+                             "a1.channels.d2.dirs = /x/b , /x/./a/\n");                      // 12
+    EXPECT_EQ(shared.topology, nullptr);
+    EXPECT_EQ(shared.lines(), (std::vector<std::string>{
+                                  "error: t.properties:12: a1.channels.d2.dirs: directory /x/a is also used by "
+                                  "a1.channels.d1.dirs (line 9); two channels cannot share a directory (the second "
+                                  "could not lock it)"}));
+    // Both on the defaults: the later one is named at its type line.
+    auto defaults = run(base);
+    EXPECT_EQ(defaults.topology, nullptr);
+    ASSERT_EQ(defaults.problems.size(), 2u) << testing::PrintToString(defaults.lines());
+    EXPECT_EQ(defaults.problems[0].line, 8);
+    EXPECT_EQ(defaults.problems[0].key, "a1.channels.d2.dirs");
+    EXPECT_NE(defaults.problems[0].message.find("(the default) is also used by a1.channels.d1.dirs (line 7);"),
+              std::string::npos)
+        << defaults.problems[0].message;
+    EXPECT_EQ(defaults.problems[1].key, "a1.channels.d2.spare");
 }
 
 TEST(Validate, UnknownKeyIsAWarningWithSuggestion) {

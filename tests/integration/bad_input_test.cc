@@ -400,6 +400,9 @@ TEST_P(bad_input_test, unwritable_sink_directory_logs_once_and_delivers_once_wri
     size_t logged = count_occurrences(err, "cannot open");
     EXPECT_GE(logged, 1u) << err;
     EXPECT_LE(logged, size_t(GetParam().shards)) << "logged " << logged << " times in 3 s:\n" << tail(err);
+    EXPECT_NE(err.find("file_roll sink k1: sink.directory " + out + " cannot be created: Not a directory"),
+              std::string::npos)
+        << "said at start, naming the key and the directory:\n" << tail(err);
     EXPECT_TRUE(list_files(out).empty());
 
     std::filesystem::remove(_dir.file("blocker"));
@@ -421,6 +424,113 @@ TEST_P(bad_input_test, unwritable_sink_directory_logs_once_and_delivers_once_wri
     }
     EXPECT_LE(count_occurrences(_stderr, "cannot open"), size_t(GetParam().shards)) << tail(_stderr);
 }
+
+// ------------------------------------------------------------------ 8. directory made read-only, disk full
+
+// Sends `lines` on one connection and expects an OK for each.
+void send_all_acked(int port, const std::vector<std::string>& lines) {
+    tcp_client c(port);
+    std::string text;
+    for (auto& l : lines) text += l + "\n";
+    ASSERT_TRUE(c.send_all(text));
+    std::string replies = c.read_exact(3 * lines.size(), seconds(20));
+    EXPECT_EQ(replies, repeat(ok, lines.size())) << printable(replies);
+}
+
+std::vector<std::string> numbered_lines(const std::string& prefix, int first, int n, size_t pad = 0) {
+    std::vector<std::string> out;
+    for (int i = first; i < first + n; i++) out.push_back(prefix + std::to_string(i) + std::string(pad, '.'));
+    return out;
+}
+
+// One backend per shard count: these take a few seconds each.
+class bad_input_disk_test : public bad_input_test {};
+
+// The sink's directory stops accepting new files while the agent runs (the
+// file open now stays writable, so the sink notices at its next roll): the
+// sink logs once, acknowledged events wait in the channel, other clients are
+// served, and once the directory is writable again every event is in the
+// output exactly once.
+TEST_P(bad_input_disk_test, sink_directory_made_read_only_mid_run_delivers_once_writable) {
+    std::filesystem::create_directories(_out);
+    flow_spec f = file_flow({}, {{"capacity", "10000"}, {"transactionCapacity", "100"}});
+    f.sink = {{"sink.directory", _out}, {"sink.rollInterval", "1"}, {"sink.batchSize", "10"}};
+    ASSERT_NO_FATAL_FAILURE(start_agent(flow_config(f), _port));
+    std::vector<std::string> sent = numbered_lines("before-", 0, 50);
+    ASSERT_NO_FATAL_FAILURE(send_all_acked(_port, sent));
+    ASSERT_TRUE(wait_output_lines(_out, sent.size()));
+
+    dir_blocker blocker;
+    ASSERT_TRUE(blocker.block(_out)) << blocker.error();
+    // Within a roll interval the sink needs a new file and cannot make one.
+    ASSERT_TRUE(poll_until([&] { return _agent.stderr_text().find("cannot open") != std::string::npos; }, seconds(5)))
+        << tail(_agent.stderr_text());
+    auto during = numbered_lines("during-", 0, 200);
+    ASSERT_NO_FATAL_FAILURE(send_all_acked(_port, during));
+    sent.insert(sent.end(), during.begin(), during.end());
+    ASSERT_NO_FATAL_FAILURE(expect_served("while-read-only"));
+    sent.push_back("while-read-only");
+    std::this_thread::sleep_for(milliseconds(1500));  // more rolls and retries: a span to watch, not a condition
+    EXPECT_LT(count_output_lines(_out), sent.size()) << "nothing new could be written";
+
+    blocker.unblock();
+    ASSERT_TRUE(wait_output_lines(_out, sent.size(), seconds(20))) << count_output_lines(_out) << " of " << sent.size();
+    stop_ok();
+    auto bodies = read_output_bodies(_out);
+    std::multiset<std::string> got(bodies.begin(), bodies.end()), want(sent.begin(), sent.end());
+    EXPECT_EQ(got, want) << "every acknowledged line exactly once";
+    EXPECT_LE(count_occurrences(_stderr, "cannot open"), size_t(GetParam().shards)) << tail(_stderr);
+    EXPECT_NE(_stderr.find("writing to " + _out), std::string::npos) << "the recovery is logged:\n" << tail(_stderr);
+}
+
+// The sink's disk fills during a run (a small tmpfs, filled by the test):
+// writes fail with ENOSPC, the sink says so once, nothing acknowledged is
+// lost, no partial batch stays in a file, and delivery resumes by itself
+// once space returns.
+TEST_P(bad_input_disk_test, sink_disk_full_mid_run_resumes_by_itself_without_duplicates) {
+    small_tmpfs disk;
+    if (!disk.mount(_dir.file("disk"), size_t(4) << 20)) {
+        ASSERT_NE(::geteuid(), 0u) << "root, yet " << disk.error();
+        GTEST_SKIP() << "cannot fill a disk here without root: " << disk.error();
+    }
+    const std::string out = _dir.file("disk") + "/out";
+    std::filesystem::create_directories(out);
+    flow_spec f = file_flow({}, {{"capacity", "10000"}, {"transactionCapacity", "100"}});
+    f.sink = {{"sink.directory", out}, {"sink.rollInterval", "0"}, {"sink.batchSize", "20"}};
+    ASSERT_NO_FATAL_FAILURE(start_agent(flow_config(f), _port));
+    std::vector<std::string> sent = numbered_lines("before-", 0, 50, 100);
+    ASSERT_NO_FATAL_FAILURE(send_all_acked(_port, sent));
+    ASSERT_TRUE(wait_output_lines(out, sent.size()));
+
+    // Leave less than a page: the next batch cannot be written, or only in part.
+    long long left = disk.fill("filler", 1000);
+    ASSERT_GE(left, 0) << "cannot fill " << out;
+    ASSERT_LT(left, 4096);
+    auto during = numbered_lines("during-", 0, 500, 100);  // ~55 KB: far more than is left
+    ASSERT_NO_FATAL_FAILURE(send_all_acked(_port, during));
+    sent.insert(sent.end(), during.begin(), during.end());
+    ASSERT_TRUE(poll_until([&] { return _agent.stderr_text().find("No space left on device") != std::string::npos; },
+                           seconds(10)))
+        << tail(_agent.stderr_text());
+    ASSERT_NO_FATAL_FAILURE(expect_served("while-full"));
+    sent.push_back("while-full");
+    std::this_thread::sleep_for(milliseconds(1500));  // retries while full: a span to watch, not a condition
+
+    std::filesystem::remove(_dir.file("disk") + "/filler");
+    ASSERT_TRUE(wait_output_lines(out, sent.size(), seconds(20))) << count_output_lines(out) << " of " << sent.size();
+    stop_ok();
+    auto bodies = read_output_bodies(out);
+    std::multiset<std::string> got(bodies.begin(), bodies.end()), want(sent.begin(), sent.end());
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "every acknowledged line exactly once, no partial line";
+    EXPECT_EQ(read_output_text(out).back(), '\n');
+    EXPECT_LE(count_occurrences(_stderr, "No space left on device"), size_t(GetParam().shards)) << tail(_stderr);
+    EXPECT_NE(_stderr.find("delivering to "), std::string::npos) << "the recovery is logged:\n" << tail(_stderr);
+}
+
+INSTANTIATE_TEST_SUITE_P(BadInput, bad_input_disk_test,
+                         ::testing::Values(backend_param{"io_uring", 1}, backend_param{"epoll", 2}),
+                         backend_param_name);
 
 INSTANTIATE_TEST_SUITE_P(BadInput, bad_input_test,
                          ::testing::Values(backend_param{"io_uring", 1}, backend_param{"epoll", 1},

@@ -537,6 +537,195 @@ TEST_P(file_channel_disk_test, low_disk_space_fails_puts_and_ingest_resumes_by_i
     for (int k = 10000; k < 12000; k++) EXPECT_TRUE(have.count(k)) << k;
 }
 
+// ------------------------------------------------------------ unusable directories, full disk
+
+// The directories of the durable channel at start and during a run. One
+// backend, one shard: one chain whose segment boundary the test can reach.
+class file_channel_dirs_test : public file_channel_test {
+protected:
+    // Sends lines "<prefix><k><pad>" for k in [first, first+n) on one
+    // connection; returns the numbers acknowledged with OK, and expects every
+    // other reply to be `failure`.
+    std::set<int> send_some_acked(const std::string& prefix, int first, int n, const std::string& failure) {
+        tcp_client c(_port);
+        std::string text;
+        const std::string pad(200, 'x');
+        for (int k = first; k < first + n; k++) text += prefix + std::to_string(k) + " " + pad + "\n";
+        EXPECT_TRUE(c.send_all(text));
+        std::string replies = c.read_lines(size_t(n), seconds(30));
+        auto lines = split_lines(replies);
+        EXPECT_EQ(lines.size(), size_t(n)) << printable(replies);
+        std::set<int> acked;
+        for (size_t i = 0; i < lines.size(); i++) {
+            if (lines[i] == "OK") acked.insert(first + int(i));
+            else EXPECT_EQ(lines[i], failure) << "reply " << i;
+        }
+        return acked;
+    }
+
+    // Every output body's number (bodies "<prefix><k> ...": any prefix).
+    std::multiset<int> delivered() const {
+        std::multiset<int> out;
+        for (auto& b : read_output_bodies(_out)) {
+            size_t d = b.find_first_of("0123456789");
+            if (d != std::string::npos) out.insert(std::atoi(b.c_str() + d));
+        }
+        return out;
+    }
+
+    // Polls until every number of `acked` is in the output, then checks each is there exactly once.
+    void expect_delivered_once(const std::set<int>& acked) {
+        std::multiset<int> got;
+        bool all = poll_until(
+            [&] {
+                got = delivered();
+                for (int k : acked)
+                    if (!got.count(k)) return false;
+                return true;
+            },
+            seconds(30), milliseconds(100));
+        std::vector<int> missing, twice;
+        for (int k : acked) {
+            if (!got.count(k)) missing.push_back(k);
+            if (got.count(k) > 1) twice.push_back(k);
+        }
+        EXPECT_TRUE(all && missing.empty()) << missing.size() << " acknowledged events missing, first "
+                                            << (missing.empty() ? -1 : missing.front());
+        EXPECT_TRUE(twice.empty()) << twice.size() << " events delivered twice, first "
+                                   << (twice.empty() ? -1 : twice.front());
+        EXPECT_EQ(got.size(), acked.size()) << "nothing but the acknowledged events";
+    }
+};
+
+TEST_P(file_channel_dirs_test, directories_that_cannot_be_created_or_written_fail_the_start) {
+    // checkpointDir under a regular file: it cannot be created (even by root).
+    _dir.write("blocker", "a regular file\n");
+    _ckpt = _dir.file("blocker") + "/ckpt";
+    agent_process a;
+    agent_options o;
+    o.backend = GetParam().backend;
+    a.start(_dir.path(), config(true), o);
+    exit_result r = a.wait(seconds(20));
+    EXPECT_TRUE(r.exited && r.code == 1) << describe(r);
+    EXPECT_NE(r.err.find("a1.channels.c1.checkpointDir: cannot use directory " + _ckpt + ": mkdir " + _ckpt +
+                         ": Not a directory [channel=c1]"),
+              std::string::npos)
+        << r.err;
+
+    // dataDirs exists but takes no new files.
+    _ckpt = _dir.file("ckpt");
+    fs::create_directories(_data);
+    dir_blocker blocker;
+    ASSERT_TRUE(blocker.block(_data)) << blocker.error();
+    agent_process b;
+    b.start(_dir.path(), config(true), o);
+    r = b.wait(seconds(20));
+    EXPECT_TRUE(r.exited && r.code == 1) << describe(r);
+    EXPECT_NE(r.err.find("a1.channels.c1.dataDirs: cannot use directory " + _data + ": "), std::string::npos) << r.err;
+    blocker.unblock();
+
+    // Once usable, the same configuration starts.
+    agent_process c;
+    ASSERT_NO_FATAL_FAILURE(start(c, true));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 10, 1));
+    ASSERT_NO_FATAL_FAILURE(stop(c));
+}
+
+// The data and checkpoint directories stop taking new files mid-run: puts
+// that need a new segment fail with Flume's text (the log names the key and
+// the directory), the agent keeps serving, and once the directories are
+// writable again ingest resumes by itself; every acknowledged event is
+// delivered exactly once.
+TEST_P(file_channel_dirs_test, data_directory_made_read_only_mid_run_resumes_and_loses_nothing) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(
+        start(a, true, {{"maxFileSize", "65536"}, {"checkpointInterval", "500"}, {"transactionCapacity", "100"}}));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 200, 1));
+    std::set<int> acked;
+    for (int k = 0; k < 200; k++) acked.insert(k);
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 200; }, seconds(20)));
+
+    dir_blocker blocker;
+    ASSERT_TRUE(blocker.block(_data, true)) << blocker.error();
+    ASSERT_TRUE(blocker.block(_ckpt)) << blocker.error();
+    // ~200 KB: several 64 KiB segments' worth, so puts run out of segment.
+    auto more = send_some_acked("e", 1000, 1000, "FAILED: Put failed due to IO error [channel=c1]");
+    EXPECT_LT(more.size(), 1000u) << "puts needing a new segment must fail";
+    acked.insert(more.begin(), more.end());
+    EXPECT_NE(a.stderr_text().find("file channel c1: a1.channels.c1.dataDirs: cannot write a new segment in " + _data +
+                                   "/chain-0: "),
+              std::string::npos)
+        << a.stderr_text();
+    // Another client is still answered (with FAILED while the channel cannot write).
+    {
+        tcp_client other(_port);
+        ASSERT_TRUE(other.send_all("e5000\n"));
+        std::string reply = other.read_lines(1, seconds(10));
+        EXPECT_TRUE(reply == "OK\n" || reply == "FAILED: Put failed due to IO error [channel=c1]\n") << reply;
+        if (reply == "OK\n") acked.insert(5000);
+    }
+
+    blocker.unblock();
+    // Resumes by itself: ~100 KB, so new segments are needed again.
+    auto after = send_some_acked("e", 10000, 500, "(none)");
+    EXPECT_EQ(after.size(), 500u);
+    acked.insert(after.begin(), after.end());
+    EXPECT_NE(a.stderr_text().find("file channel c1: writing segments in " + _data + "/chain-0 again"),
+              std::string::npos)
+        << a.stderr_text();
+    expect_delivered_once(acked);
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    EXPECT_LE(count_occurrences(a.stderr_text(), "cannot write a new segment"), 2u) << "logged once, not per put";
+}
+
+// The channel's disk (a small tmpfs) fills during a run while a sink drains
+// it: puts fail with Flume's texts, the sink's takes (which need log room
+// too) are retried without a duplicate, and once space returns ingest resumes
+// by itself with nothing acknowledged lost.
+TEST_P(file_channel_dirs_test, disk_full_mid_run_with_a_draining_sink_loses_nothing) {
+    small_tmpfs disk;
+    if (!disk.mount(_dir.file("disk"), size_t(8) << 20)) {
+        ASSERT_NE(::geteuid(), 0u) << "root, yet " << disk.error();
+        GTEST_SKIP() << "cannot fill a disk here without root: " << disk.error();
+    }
+    _data = _dir.file("disk") + "/data";
+    _ckpt = _dir.file("disk") + "/ckpt";
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(
+        start(a, true, {{"maxFileSize", "65536"}, {"checkpointInterval", "500"}, {"transactionCapacity", "100"}}));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 200, 1));
+    std::set<int> acked;
+    for (int k = 0; k < 200; k++) acked.insert(k);
+
+    // Less free space than minimumRequiredSpace (1 MiB) + one segment.
+    ASSERT_GE(disk.fill("filler", 512 << 10), 0);
+    auto more = send_some_acked("e", 1000, 1000, "FAILED: Put failed due to IO error [channel=c1]");
+    EXPECT_LT(more.size(), 1000u) << "puts needing a new segment must fail";
+    acked.insert(more.begin(), more.end());
+    EXPECT_NE(a.stderr_text().find("file channel c1: Usable space exhausted, only "), std::string::npos)
+        << a.stderr_text();
+    {
+        tcp_client other(_port);
+        ASSERT_TRUE(other.send_all("e5000\n"));
+        std::string reply = other.read_lines(1, seconds(10));
+        EXPECT_TRUE(reply == "OK\n" || reply == "FAILED: Put failed due to IO error [channel=c1]\n") << reply;
+        if (reply == "OK\n") acked.insert(5000);
+    }
+
+    fs::remove(_dir.file("disk") + "/filler");
+    // Resumes by itself: ~100 KB, so new segments are needed again.
+    auto after = send_some_acked("e", 10000, 500, "(none)");
+    EXPECT_EQ(after.size(), 500u);
+    acked.insert(after.begin(), after.end());
+    expect_delivered_once(acked);
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    EXPECT_NE(a.stderr_text().find("writing segments in " + _data + "/chain-0 again"), std::string::npos)
+        << a.stderr_text();
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, file_channel_dirs_test, ::testing::Values(backend_param{"io_uring", 1}),
+                         backend_param_name);
+
 // ------------------------------------------------------------ SPILLABLEMEMORY
 
 TEST_P(file_channel_test, spillable_memory_keeps_only_spilled_events_across_a_restart) {

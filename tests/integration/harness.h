@@ -10,13 +10,17 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -185,6 +189,137 @@ inline std::string read_output_text(const std::string& dir) {
     for (const auto& n : names) out += read_file(dir + "/" + n);
     return out;
 }
+
+// ------------------------------------------------------------------ unusable directories
+
+// Whether a new file can be created in `dir` now: a real attempt, since root
+// passes the permission checks that modes (and access()) describe.
+inline bool can_create_in(const std::string& dir) {
+    std::string probe = dir + "/.sluice-it-probe";
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return true;
+}
+
+// Makes directories refuse new files (and renames in them) while held, by a
+// means that works for the user the tests run as: mode 0555 for an ordinary
+// user; for root, whom modes do not stop, the immutable attribute (chattr +i,
+// set with FS_IOC_SETFLAGS). Files already open stay writable, as they would
+// after a chmod. `block` returns false with `error()` set when neither works
+// here: the test must fail then, not skip.
+class dir_blocker {
+public:
+    dir_blocker() = default;
+    ~dir_blocker() { unblock(); }
+    dir_blocker(const dir_blocker&) = delete;
+    dir_blocker& operator=(const dir_blocker&) = delete;
+
+    // `dir` and, when `recursive`, every directory under it.
+    bool block(const std::string& dir, bool recursive = false) {
+        std::vector<std::string> dirs = {dir};
+        std::error_code ec;
+        if (recursive)
+            for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+                 !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+                if (it->is_directory(ec)) dirs.push_back(it->path().string());
+        for (const auto& d : dirs) {
+            if (!block_one(d)) return false;
+            if (can_create_in(d)) {
+                _error = "files can still be created in " + d + " after " + how();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void unblock() {
+        for (auto it = _blocked.rbegin(); it != _blocked.rend(); ++it) {
+            if (::geteuid() == 0) set_immutable(*it, false);
+            else ::chmod(it->c_str(), 0755);
+        }
+        _blocked.clear();
+    }
+
+    static std::string how() { return ::geteuid() == 0 ? "chattr +i (running as root)" : "chmod 0555"; }
+    const std::string& error() const { return _error; }
+
+private:
+    bool block_one(const std::string& d) {
+        bool ok = ::geteuid() == 0 ? set_immutable(d, true) : ::chmod(d.c_str(), 0555) == 0;
+        if (!ok) {
+            if (_error.empty()) _error = how() + " on " + d + " failed: " + strerror(errno);
+            return false;
+        }
+        _blocked.push_back(d);
+        return true;
+    }
+
+    bool set_immutable(const std::string& d, bool on) {
+        int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return false;
+        int flags = 0;
+        bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+        if (ok) {
+            flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+            ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+        }
+        int err = errno;
+        ::close(fd);
+        errno = err;
+        return ok;
+    }
+
+    std::vector<std::string> _blocked;
+    std::string _error;
+};
+
+// A small tmpfs mounted on a directory, for a disk that fills: needs
+// CAP_SYS_ADMIN. `mount()` says whether it worked (and why not).
+class small_tmpfs {
+public:
+    ~small_tmpfs() {
+        if (_mounted) ::umount2(_dir.c_str(), MNT_DETACH);
+    }
+    bool mount(const std::string& dir, size_t bytes) {
+        _dir = dir;
+        std::filesystem::create_directories(dir);
+        std::string opts = "size=" + std::to_string(bytes) + ",mode=0755";
+        if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) != 0) {
+            _error = std::string("mount -t tmpfs on ") + dir + ": " + strerror(errno);
+            return false;
+        }
+        _mounted = true;
+        return true;
+    }
+    const std::string& error() const { return _error; }
+
+    // Fills the file system up to `leave` free bytes with a file `name`;
+    // returns the free bytes left, or -1.
+    long long fill(const std::string& name, long long leave) {
+        std::string path = _dir + "/" + name;
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return -1;
+        long long left = free_bytes();
+        off_t at = ::lseek(fd, 0, SEEK_END);
+        if (left > leave && ::posix_fallocate(fd, at, off_t(left - leave)) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        ::close(fd);
+        return free_bytes();
+    }
+    long long free_bytes() const {
+        struct statvfs v {};
+        if (::statvfs(_dir.c_str(), &v) != 0) return -1;
+        return (long long)v.f_bavail * (long long)v.f_frsize;
+    }
+
+private:
+    std::string _dir, _error;
+    bool _mounted = false;
+};
 
 // ------------------------------------------------------------------ sockets
 
@@ -508,14 +643,15 @@ inline exit_result run_command(const std::vector<std::string>& args, const std::
 // ------------------------------------------------------------------ the agent
 
 struct agent_options {
+    std::string name = "a1";        // -n NAME
     std::string backend = "epoll";  // -Dsluice.io=
     unsigned shards = 1;
     std::vector<std::string> extra_args;
     env_changes env;
 };
 
-// A running `sluice agent -n a1`, started from a config text written to a
-// file in `dir`.
+// A running `sluice agent -n NAME` (a1 unless agent_options says otherwise),
+// started from a config text written to a file in `dir`.
 class agent_process {
 public:
     agent_process() = default;
@@ -525,7 +661,7 @@ public:
         static int seq = 0;
         _config_path = dir + "/agent-" + std::to_string(++seq) + ".properties";
         write_file(_config_path, config_text);
-        std::vector<std::string> args = {sluice_binary(),      "agent",       "-n", "a1", "-f", _config_path,
+        std::vector<std::string> args = {sluice_binary(),      "agent",       "-n", o.name, "-f", _config_path,
                                          "--shards",           std::to_string(o.shards),
                                          "-Dsluice.io=" + o.backend};
         args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
