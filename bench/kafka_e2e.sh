@@ -22,12 +22,13 @@
 # ENGINE_CPU; the mock cluster and loadgen to LOADGEN_CPU. Engine CPU =
 # utime + stime from /proc/PID/stat. Counters are read from /metrics.
 #
-# Environment: BUILD EVENTS SHARDS ENGINE_CPU LOADGEN_CPU CELLS R OUT.
+# Environment: BUILD EVENTS SHARDS SOURCE_PARTITIONS ENGINE_CPU LOADGEN_CPU CELLS R OUT.
 set -euo pipefail
 
 BUILD=${BUILD:-build/release}
 EVENTS=${EVENTS:-3000000}
 SHARDS=${SHARDS:-1}
+SOURCE_PARTITIONS=${SOURCE_PARTITIONS:-$(((EVENTS / 10000) + 4))}
 ENGINE_CPU=${ENGINE_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 CELLS=${CELLS:-"sink source"}
@@ -72,10 +73,12 @@ counter() {
 try: print(json.load(sys.stdin).get('$2',{}).get('$3','0'))
 except Exception: print(0)"
 }
-wait_counter() { # MONPORT GROUP NAME TARGET SECONDS
-    local deadline=$((SECONDS + $5))
-    while (($(counter "$1" "$2" "$3") < $4)); do
-        ((SECONDS < deadline)) || die "$2 $3 did not reach $4 in $5 s"
+wait_counter() { # MONPORT GROUP NAME TARGET SECONDS: fails when over time or stuck for 60 s
+    local deadline=$((SECONDS + $5)) v last=-1 moved=$SECONDS
+    while v=$(counter "$1" "$2" "$3"); ((v < $4)); do
+        ((SECONDS < deadline)) || die "$2 $3 did not reach $4 in $5 s (at $v)"
+        if ((v != last)); then last=$v moved=$SECONDS; fi
+        ((SECONDS - moved < 60)) || die "$2 $3 stuck at $v of $4 for 60 s"
         sleep 0.05
     done
 }
@@ -143,7 +146,9 @@ CONF
 
 run_source() { # RUN
     local mon conf agent t0 c1 t1
-    start_mock "$OUT/mock.fifo" 3 4 in --fill in "$EVENTS" 0 10 1000
+    # The mock keeps a bounded log per partition (older record batches are deleted):
+    # enough partitions that the whole fill stays (one per 10 000 records: 54 kept only 99 %).
+    start_mock "$OUT/mock.fifo" 3 "$SOURCE_PARTITIONS" in --fill in "$EVENTS" 0 10 1000
     for _ in $(seq 1 12000); do grep -q filled "$OUT/mock.out" && break; sleep 0.05; done
     grep -q filled "$OUT/mock.out" || die "mock did not fill the topic"
     mon=$(free_port)

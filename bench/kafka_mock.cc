@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
         rd_kafka_conf_set(pc, "linger.ms", "20", err, sizeof(err));
         rd_kafka_conf_set(pc, "batch.num.messages", "10000", err, sizeof(err));
         rd_kafka_conf_set(pc, "queue.buffering.max.messages", "1000000", err, sizeof(err));
+        static long failed = 0;  // delivery reports with an error (records not in the topic)
+        static char first_error[256] = "";
+        rd_kafka_conf_set_dr_msg_cb(pc, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+            if (m->err && failed++ == 0) snprintf(first_error, sizeof first_error, "%s", rd_kafka_err2str(m->err));
+        });
         rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
         std::mt19937_64 rng(42);
         std::string value;
@@ -69,6 +74,10 @@ int main(int argc, char** argv) {
         }
         rd_kafka_flush(p, 600000);
         rd_kafka_destroy(p);
+        if (failed > 0) {
+            fprintf(stderr, "fill: %ld of %ld records failed (%s)\n", failed, n, first_error);
+            return 1;
+        }
         printf("filled %ld\n", n);
         fflush(stdout);
     }
