@@ -658,11 +658,8 @@ TEST_P(file_channel_dirs_test, data_directory_made_read_only_mid_run_resumes_and
         << a.stderr_text();
     // Another client is still answered (with FAILED while the channel cannot write).
     {
-        tcp_client other(_port);
-        ASSERT_TRUE(other.send_all("e5000\n"));
-        std::string reply = other.read_lines(1, seconds(10));
-        EXPECT_TRUE(reply == "OK\n" || reply == "FAILED: Put failed due to IO error [channel=c1]\n") << reply;
-        if (reply == "OK\n") acked.insert(5000);
+        auto other = send_some_acked("e", 5000, 1, "FAILED: Put failed due to IO error [channel=c1]");
+        acked.insert(other.begin(), other.end());
     }
 
     blocker.unblock();
@@ -705,11 +702,8 @@ TEST_P(file_channel_dirs_test, disk_full_mid_run_with_a_draining_sink_loses_noth
     EXPECT_NE(a.stderr_text().find("file channel c1: Usable space exhausted, only "), std::string::npos)
         << a.stderr_text();
     {
-        tcp_client other(_port);
-        ASSERT_TRUE(other.send_all("e5000\n"));
-        std::string reply = other.read_lines(1, seconds(10));
-        EXPECT_TRUE(reply == "OK\n" || reply == "FAILED: Put failed due to IO error [channel=c1]\n") << reply;
-        if (reply == "OK\n") acked.insert(5000);
+        auto other = send_some_acked("e", 5000, 1, "FAILED: Put failed due to IO error [channel=c1]");
+        acked.insert(other.begin(), other.end());
     }
 
     fs::remove(_dir.file("disk") + "/filler");

@@ -75,6 +75,12 @@ protected:
         return out;
     }
 
+    // At least once: a rebalance may deliver records twice; this counts each once.
+    static size_t distinct_bodies(const std::string& dir) {
+        auto b = bodies(dir);
+        return std::set<std::string>(b.begin(), b.end()).size();
+    }
+
     temp_dir _dir;
     mock_kafka _kafka;
     agent_process _a, _b;
@@ -87,13 +93,8 @@ TEST_F(kafka_test, source_delivers_every_record_with_flume_headers_and_commits_o
     ASSERT_NO_FATAL_FAILURE(_kafka.produce("in", numbered("v", 0, 500)));
     // At least once: records delivered before a rebalance whose offsets did
     // not commit come again, so wait for every distinct record, not a count.
-    auto distinct = [&] {
-        std::set<std::string> b;
-        for (const auto& l : read_output_bodies(out)) b.insert(l.substr(l.rfind("} ") + 2));
-        return b.size();
-    };
-    ASSERT_TRUE(poll_until([&] { return distinct() >= 500; }, seconds(30)))
-        << count_output_lines(out) << " lines, " << distinct() << " distinct\n" << tail(_a.stderr_text());
+    ASSERT_TRUE(poll_until([&] { return distinct_bodies(out) >= 500; }, seconds(30)))
+        << count_output_lines(out) << " lines, " << distinct_bodies(out) << " distinct\n" << tail(_a.stderr_text());
     auto lines = read_output_bodies(out);
     std::set<std::string> seen;
     for (const auto& l : lines) {
@@ -405,12 +406,8 @@ TEST_F(kafka_test, kafka_channel_carries_events_and_headers_through_the_topic) {
     ASSERT_NO_FATAL_FAILURE(_kafka.produce("src", numbered("kaf", 0, 100)));
     // Two shards' consumers share the group: a rebalance may deliver some
     // records twice (at least once), so wait for the distinct bodies.
-    auto distinct = [&] {
-        auto b = bodies(out);
-        return std::set<std::string>(b.begin(), b.end()).size();
-    };
-    ASSERT_TRUE(poll_until([&] { return distinct() >= 200; }, seconds(40)))
-        << count_output_lines(out) << " lines, " << distinct() << " distinct\n" << tail(_a.stderr_text());
+    ASSERT_TRUE(poll_until([&] { return distinct_bodies(out) >= 200; }, seconds(40)))
+        << count_output_lines(out) << " lines, " << distinct_bodies(out) << " distinct\n" << tail(_a.stderr_text());
     auto got = bodies(out);
     for (int i = 0; i < 100; i++) {
         EXPECT_GE(got.count("net" + std::to_string(i)), 1u) << i;
