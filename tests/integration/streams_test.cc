@@ -580,6 +580,25 @@ std::vector<stream_case> cases() {
     // In event time the first batch is the batch of the earliest record: a
     // tick before any record starts nothing.
     c.push_back({"leading_tick_starts_no_batch", "1s", "count", {"500", "2500 a"}, {val(3000, "1")}});
+    // More keys in one batch than the table size (8192) from which adds are
+    // prefetched and applied late: none is lost or counted twice, first and
+    // last keep arrival order, and a long key (past the inline 12 bytes) too.
+    {
+        stream_case big{"many_keys_past_the_prefetched_table_size", "1s", "kv(\"=\") | reduceByKey(sum)", {}, {}};
+        stream_case last{"many_keys_first_and_last", "1s", "kv(\"=\") | reduceByKey(last)", {}, {}};
+        std::vector<std::string> keys;
+        for (int k = 0; k < 20000; k++) keys.push_back("k" + std::to_string(k) + (k % 1000 == 0 ? "-a-key-past-twelve-bytes" : ""));
+        for (int round = 1; round <= 3; round++)
+            for (const auto& k : keys) big.input.push_back(std::to_string(1000 + 100 * round) + " " + k + "=" + std::to_string(round));
+        last.input = big.input;
+        std::sort(keys.begin(), keys.end());
+        for (const auto& k : keys) {
+            big.expected.push_back(kv(2000, k, "6"));
+            last.expected.push_back(kv(2000, k, "3"));
+        }
+        c.push_back(std::move(big));
+        c.push_back(std::move(last));
+    }
     return c;
 }
 
