@@ -235,7 +235,7 @@ public:
                     // Everything of this take is delivered again later.
                     tx->rollback();
                     _counters.add(_shard, sink_counter::event_write_fail);
-                    return SinkStatus::backoff;
+                    return SinkStatus::failed;
                 }
             }
         }

@@ -21,11 +21,19 @@ namespace {
 // After a backoff (nothing to deliver) it waits for new events on one of its
 // channels' slices, or 1 s (so time-driven sinks such as file_roll roll on
 // time). After a failure it waits min(n x 1 s, 5 s), n failures in a row, as
-// Flume's runner sleeps, and ignores new events meanwhile.
+// Flume's runner sleeps, and ignores new events meanwhile. After busy it
+// waits for a sink's wake (or new events).
 class SinkRunner : public std::enable_shared_from_this<SinkRunner> {
 public:
-    SinkRunner(Shard& shard, std::function<SinkOutcome()> step, std::vector<Channel*> channels)
+    SinkRunner(Shard& shard, std::function<SinkStatus()> step, std::vector<Channel*> channels)
         : _shard(shard), _step(std::move(step)), _channels(std::move(channels)) {}
+
+    // Before start(): `sink` wakes this runner when it is done being busy.
+    void serve(Sink& sink) {
+        sink.set_wake([w = weak_from_this()] {
+            if (auto self = w.lock()) self->wake();
+        });
+    }
 
     void start() {
         // Callbacks hold weak references: the runner may be gone before a
@@ -58,13 +66,14 @@ private:
         _scheduled = false;
         if (_stopped) return;
         for (int i = 0; i < 16; i++) {
-            SinkOutcome outcome = _step();
-            if (outcome == SinkOutcome::ready) {
+            SinkStatus outcome = _step();
+            if (outcome == SinkStatus::ready) {
                 _backoffs = 0;
                 _failing = false;
                 continue;
             }
-            _failing = outcome == SinkOutcome::failed;
+            if (outcome == SinkStatus::busy) return;  // the sink wakes us; failures in a row still count
+            _failing = outcome == SinkStatus::failed;
             _backoffs = _failing ? _backoffs + 1 : 0;
             int64_t wait_ms = _failing ? std::min<int64_t>(int64_t(_backoffs) * 1000, 5000) : 1000;
             _timer = _shard.add_timer(wait_ms * 1000, [w = weak_from_this()] {
@@ -80,20 +89,12 @@ private:
     }
 
     Shard& _shard;
-    std::function<SinkOutcome()> _step;
+    std::function<SinkStatus()> _step;
     std::vector<Channel*> _channels;
     bool _scheduled = false, _stopped = false, _failing = false;
     int _backoffs = 0;
     TimerId _timer = 0;
 };
-
-// One process() of one sink as an outcome: a sink says `backoff` both when
-// its channel was empty and when delivery failed (component.h); events still
-// waiting on its slice tell the two apart.
-SinkOutcome process_once(Sink& sink, Channel& channel, unsigned shard) {
-    if (sink.process() == SinkStatus::ready) return SinkOutcome::ready;
-    return channel.slice_size(shard) > 0 ? SinkOutcome::failed : SinkOutcome::backoff;
-}
 
 }  // namespace
 
@@ -181,6 +182,7 @@ Status Agent::start() {
             const PartDescriptor* kind = type.empty() ? nullptr : find_part(sink_processor_types(), type);
             if (!kind || kind->type == "default") continue;
             std::vector<GroupSink> members;
+            std::vector<Sink*> member_sinks;
             std::vector<int64_t> member_priorities;  // failover: parallel to members
             std::vector<Channel*> channels;
             auto processor_keys = vg.settings.get_prefixed("processor.");
@@ -205,8 +207,8 @@ Status Agent::start() {
                 grouped[k] = true;
                 Sink* sink = made[k];
                 Channel* ch = channel_of[k];
-                unsigned id = shard.id();
-                members.push_back(GroupSink{name, [sink, ch, id] { return process_once(*sink, *ch, id); }});
+                members.push_back(GroupSink{name, [sink] { return sink->process(); }});
+                member_sinks.push_back(sink);
                 if (std::find(channels.begin(), channels.end(), ch) == channels.end()) channels.push_back(ch);
                 if (!priorities.empty()) member_priorities.push_back(priorities[m]);
             }
@@ -228,15 +230,15 @@ Status Agent::start() {
             st.groups.push_back(std::move(processor));
             st.runners.push_back(std::make_shared<SinkRunner>(
                 shard, [p] { return p->process(monotonic_us() / 1000); }, channels));
+            for (Sink* sink : member_sinks) st.runners.back()->serve(*sink);
             st.runners.back()->start();
         }
         for (size_t k = 0; k < _topology->sinks.size(); k++) {
             if (!made[k] || grouped[k]) continue;
             Sink* sink = made[k];
-            Channel* ch = channel_of[k];
-            unsigned id = shard.id();
             st.runners.push_back(std::make_shared<SinkRunner>(
-                shard, [sink, ch, id] { return process_once(*sink, *ch, id); }, std::vector<Channel*>{ch}));
+                shard, [sink] { return sink->process(); }, std::vector<Channel*>{channel_of[k]}));
+            st.runners.back()->serve(*sink);
             st.runners.back()->start();
         }
     });

@@ -110,7 +110,17 @@ std::shared_ptr<T> shared_component_state(const ComponentSettings& settings) {
     return state;
 }
 
-enum class SinkStatus { ready, backoff };
+// What one process() of a sink (or of a sink group) came to.
+//  - ready: it delivered a batch; call again at once.
+//  - backoff: nothing to deliver (the channel was empty, or a take came back
+//    short); call again when events arrive, or after a second.
+//  - failed: delivery failed (Flume's EventDeliveryException); the events
+//    are back in the channel. The runner waits min(n x 1 s, 5 s) after the
+//    n-th failure in a row; a sink group's processor sets the sink aside.
+//  - busy: a delivery (or a connect) is under way and its outcome is not
+//    known yet. Only a sink that calls its wake function (Sink::set_wake) when
+//    it is done may answer busy: the runner waits for that call.
+enum class SinkStatus { ready, backoff, failed, busy };
 
 // A sink calls this after committing a delivery: the receipt-to-sink latency
 // of each event (the time since its source read it) into the sink's histogram.
@@ -125,10 +135,13 @@ public:
     virtual ~Sink() = default;
     virtual Status start() { return Status::ok(); }
     // Flume's Sink.process(): one take transaction of up to the batch size,
-    // deliver, commit (or roll back on failure). `ready` when it delivered
-    // something and may be called again at once; `backoff` when the channel
-    // was empty or delivery failed (the runner waits before calling again).
+    // deliver, commit (or roll back on failure), as SinkStatus says.
     virtual SinkStatus process() = 0;
+    // The runner calls this once, before the first process(). A sink that
+    // delivers asynchronously keeps `wake` and calls it, on its shard, when a
+    // process() that answered busy would now answer otherwise. `wake` may be
+    // called after the runner is gone (it then does nothing).
+    virtual void set_wake(std::function<void()> wake) { (void)wake; }
     // Flush and close; called once, after the last process().
     virtual void stop() {}
 };

@@ -30,21 +30,22 @@ public:
         for (size_t i = 0; i < sinks.size(); i++) _members.push_back(member{std::move(sinks[i]), priorities[i]});
     }
 
-    SinkOutcome process(int64_t now) override {
+    SinkStatus process(int64_t now) override {
         // Dead sinks whose cool-down is over come first, the longest waiting first.
         for (;;) {
             member* next = nullptr;
             for (auto& m : _members)
                 if (m.dead && m.refresh_ms < now && (!next || m.refresh_ms < next->refresh_ms)) next = &m;
             if (!next) break;
-            SinkOutcome o = next->sink.process();
-            if (o == SinkOutcome::ready) {
+            SinkStatus o = next->sink.process();
+            if (o == SinkStatus::ready) {
                 next->dead = false;
                 next->failures = 0;
                 log_info("sink group: sink %s delivers again and is back in the failover order", next->sink.name.c_str());
                 return o;
             }
-            if (o == SinkOutcome::backoff) return o;  // nothing to deliver: no penalty, still dead
+            // Nothing to deliver, or still trying: no penalty, still dead.
+            if (o == SinkStatus::backoff || o == SinkStatus::busy) return o;
             next->failures++;
             next->refresh_ms = now + exponential_ms(next->failures, _max_penalty_ms);
         }
@@ -52,9 +53,9 @@ public:
             member* active = nullptr;
             for (auto& m : _members)
                 if (!m.dead && (!active || m.priority > active->priority)) active = &m;
-            if (!active) return SinkOutcome::failed;  // All sinks failed to process, nothing left to failover to
-            SinkOutcome o = active->sink.process();
-            if (o != SinkOutcome::failed) return o;
+            if (!active) return SinkStatus::failed;  // All sinks failed to process, nothing left to failover to
+            SinkStatus o = active->sink.process();
+            if (o != SinkStatus::failed) return o;
             active->dead = true;
             active->failures = 1;
             active->refresh_ms = now + exponential_ms(1, _max_penalty_ms);
@@ -82,7 +83,7 @@ public:
         for (auto& s : sinks) _members.push_back(member{std::move(s)});
     }
 
-    SinkOutcome process(int64_t now) override {
+    SinkStatus process(int64_t now) override {
         _order.clear();
         for (size_t i = 0; i < _members.size(); i++)
             if (!_backoff || _members[i].restore_ms < now) _order.push_back(i);
@@ -95,11 +96,11 @@ public:
             _next_head = (_next_head + 1) % _order.size();
         }
         for (size_t i : _order) {
-            SinkOutcome o = _members[i].sink.process();
-            if (o != SinkOutcome::failed) return o;
+            SinkStatus o = _members[i].sink.process();
+            if (o != SinkStatus::failed) return o;
             failed(_members[i], now);
         }
-        return SinkOutcome::failed;  // All configured sinks have failed
+        return SinkStatus::failed;  // All configured sinks have failed
     }
 
 private:

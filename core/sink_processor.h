@@ -5,12 +5,14 @@
 //  - failover: the live sink with the highest priority runs; one that fails
 //    goes to a dead list for min(maxpenalty, 2^n s) (n consecutive failures,
 //    from 1); a dead sink whose time is up is tried first, and is live again
-//    once it delivers (returns ready).
+//    once it delivers (returns ready). While the sink it chose is busy, the
+//    group is: no other sink runs meanwhile (Flume's process() blocks).
 //  - load_balance: each process() tries the sinks in selector order (round
 //    robin or random) until one does not fail; with backoff a failing sink is
 //    left out for min(selector.maxTimeOut, 2^k s) (k consecutive failures,
 //    capped at 16; reset to 1 when the failure comes an hour after the last
-//    back-off ended).
+//    back-off ended). A busy sink ends the call, as a delivery would; the
+//    next call goes on with the next sink.
 //
 // A processor is pure logic over callbacks, driven with the time passed in
 // (tests use a fake clock). The agent makes one per group per shard, with the
@@ -23,17 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "core/component.h"
 #include "core/registry.h"
 
 namespace sluice {
 
-// What one process() of a sink (or a group) came to. `failed` is Flume's
-// exception: the sink could not deliver (events stay in the channel).
-enum class SinkOutcome { ready, backoff, failed };
-
 struct GroupSink {
     std::string name;
-    std::function<SinkOutcome()> process;
+    std::function<SinkStatus()> process;
 };
 
 class SinkProcessor {
@@ -41,8 +40,10 @@ public:
     virtual ~SinkProcessor() = default;
     // One process() of the group at `now_ms` (a monotonic clock). `failed`
     // when no sink could deliver (Flume: "All sinks failed to process,
-    // nothing left to failover to" / "All configured sinks have failed").
-    virtual SinkOutcome process(int64_t now_ms) = 0;
+    // nothing left to failover to" / "All configured sinks have failed");
+    // `busy` when the sink it chose is still at work (no penalty: the group
+    // waits for that sink's wake).
+    virtual SinkStatus process(int64_t now_ms) = 0;
 };
 
 // `priorities` parallel to `sinks` (resolved by failover_priorities()).

@@ -6,12 +6,14 @@
 // One connection per shard instance, one appendBatch in flight: take up to
 // batch-size events, send them, commit the take on OK; on FAILED, an error
 // response, request-timeout or a lost connection roll the take back (the
-// events are sent again later), close, and connect again after a back-off.
+// events are sent again later) and close.
 //
-// The sink drives itself: an answer that commits a batch sends the next one
-// at once, and the channel's on_available wakes an idle sink. process() (the
-// shard's SinkRunner) only kicks it, and always answers backoff, so the runner
-// never spins while a call is in flight.
+// The shard's SinkRunner (or sink group) drives it, as Flume's does, but
+// without blocking: process() reports the outcome of the last call (ready or
+// failed), answers busy while a connect or call is under way, and otherwise
+// connects or sends the next batch. Every end of a busy spell (an answer, a
+// failure, a connect done, a connection closed) wakes the runner. After a
+// failure the runner's (or the group's) back-off paces reconnecting.
 //
 // Lifetime: the client object is shared; it holds a reference to itself while
 // the reactor may still call it (a connect under way, a stream not yet
@@ -48,8 +50,6 @@ struct avro_sink_options {
     int level = 6;
 };
 
-constexpr int64_t backoff_first_ms = 1000;
-constexpr int64_t backoff_max_ms = 5000;  // as Flume's SinkRunner: min(n x 1 s, 5 s)
 constexpr size_t max_response_bytes = 1 << 20;
 
 void count_batch(CounterGroup& c, unsigned shard, uint32_t got, uint32_t batch) {
@@ -65,25 +65,14 @@ public:
           _opts(std::move(opts)), _frames(max_response_bytes) {}
 
     void start() {
-        _channel.on_available(_shard.id(), [w = weak_from_this()] {
-            auto c = w.lock();
-            if (!c || c->_stopped || c->_pump_scheduled) return;
-            c->_pump_scheduled = true;
-            // Listeners must not begin transactions from inside the call.
-            c->_shard.defer([w] {
-                if (auto c = w.lock()) {
-                    c->_pump_scheduled = false;
-                    c->pump();
-                }
-            });
-        });
         connect();  // as Flume: the connection is made at start
     }
+
+    void set_wake(std::function<void()> wake) { _wake = std::move(wake); }
 
     void stop() {
         _stopped = true;
         cancel_timer(_request_timer);
-        cancel_timer(_reconnect_timer);
         if (_tx) {
             _tx->rollback();
             _tx.reset();
@@ -91,20 +80,25 @@ public:
         disconnect();
     }
 
-    // Sends the next batch if the sink is connected and idle.
-    void pump() {
-        if (_stopped) return;
-        if (_state == state::disconnected) {
-            if (!_reconnect_timer) connect();
-            return;
+    // Sink::process(), see the file comment.
+    SinkStatus process() {
+        if (_stopped) return SinkStatus::backoff;
+        if (_outcome) {
+            SinkStatus last = *_outcome;
+            _outcome.reset();
+            return last;
         }
-        if (_state != state::connected || _tx || _closing) return;
+        if (_state == state::disconnected) {
+            connect();
+            return _state == state::connecting ? SinkStatus::busy : SinkStatus::failed;
+        }
+        if (_state != state::connected || _tx || _closing) return SinkStatus::busy;
         if (_opts.reset_interval_ms > 0 && monotonic_us() - _connected_at_us >= _opts.reset_interval_ms * 1000) {
             // reset-connection-interval: a fresh connection (a load balancer may send it elsewhere).
             log_info("avro sink %s: resetting the connection (reset-connection-interval)", _name.c_str());
             _reconnect_now = true;
             disconnect();
-            return;
+            return SinkStatus::busy;
         }
         _tx = _channel.begin_take(_shard.id());
         uint32_t got = _tx->take(_opts.batch);
@@ -112,7 +106,7 @@ public:
         if (got == 0) {
             (void)_tx->commit();
             _tx.reset();
-            return;
+            return SinkStatus::backoff;
         }
         _counters.add(_shard.id(), sink_counter::event_drain_attempt, got);
         _events = got;
@@ -120,6 +114,7 @@ public:
         avro::put_append_batch(_request_body, _tx->events());
         send_request();
         arm_request_timer();
+        return SinkStatus::busy;
     }
 
     void on_connected(int err) override {
@@ -138,7 +133,7 @@ public:
             _state = state::disconnected;
             _counters.add(_shard.id(), sink_counter::connection_failed);
             log_failure("cannot connect to " + target() + ": " + (err == ECANCELED ? std::string("connect-timeout") : strerror(err)));
-            schedule_reconnect();
+            done(SinkStatus::failed);
             return;
         }
         auto id = _shard.reactor().add_stream(_fd, this);
@@ -147,7 +142,8 @@ public:
             _fd = -1;
             _state = state::disconnected;
             _counters.add(_shard.id(), sink_counter::connection_failed);
-            schedule_reconnect();
+            log_failure(id.status().message());
+            done(SinkStatus::failed);
             return;
         }
         _stream = id.value();
@@ -166,7 +162,7 @@ public:
         _counters.add(_shard.id(), sink_counter::connection_created);
         if (_failing) log_info("avro sink %s: connected to %s again", _name.c_str(), target().c_str());
         _failing = false;
-        pump();
+        done(std::nullopt);
     }
 
     void on_data(std::string_view data) override {
@@ -221,9 +217,8 @@ public:
         if (_reconnect_now) {
             _reconnect_now = false;
             connect();
-        } else if (!_reconnect_timer) {
-            schedule_reconnect();
         }
+        done(std::nullopt);
     }
 
 private:
@@ -244,7 +239,6 @@ private:
             _counters.add(_shard.id(), sink_counter::connection_failed);
             log_failure("cannot resolve '" + _opts.host + "': " + gai_strerror(rc));
             if (res) freeaddrinfo(res);
-            schedule_reconnect();
             return;
         }
         _fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -252,7 +246,6 @@ private:
             freeaddrinfo(res);
             _counters.add(_shard.id(), sink_counter::connection_failed);
             log_failure(std::string("socket: ") + strerror(errno));
-            schedule_reconnect();
             return;
         }
         int one = 1;
@@ -265,7 +258,6 @@ private:
             _fd = -1;
             _counters.add(_shard.id(), sink_counter::connection_failed);
             log_failure(id.status().message());
-            schedule_reconnect();
             return;
         }
         _state = state::connecting;
@@ -291,16 +283,11 @@ private:
         }
     }
 
-    void schedule_reconnect() {
-        if (_stopped || _reconnect_timer) return;
-        int64_t wait = _backoff_ms;
-        _backoff_ms = std::min(_backoff_ms * 2, backoff_max_ms);
-        _reconnect_timer = _shard.add_timer(wait * 1000, [w = weak_from_this()] {
-            if (auto c = w.lock()) {
-                c->_reconnect_timer = 0;
-                c->connect();
-            }
-        });
+    // A busy spell ended: `outcome` is what the next process() reports
+    // (nothing: it goes on from the new state).
+    void done(std::optional<SinkStatus> outcome) {
+        if (outcome) _outcome = outcome;
+        if (_wake) _wake();
     }
 
     void send_request() {
@@ -357,13 +344,15 @@ private:
         (void)_tx->commit();
         _tx.reset();
         _counters.add(_shard.id(), sink_counter::event_drain_success, _events);
-        _backoff_ms = backoff_first_ms;
-        pump();  // the next batch, at once
+        done(SinkStatus::ready);
     }
 
-    // Delivery failed: the events go back to the channel, the connection is dropped.
+    // The connection is no good: it is dropped, and a call under way failed
+    // (its events go back to the channel). Without one (an idle connection
+    // lost), the next process() just connects again.
     void fail(const std::string& why) {
         cancel_timer(_request_timer);
+        bool delivering = _tx != nullptr;
         if (_tx) {
             _tx->rollback();
             _tx.reset();
@@ -371,6 +360,7 @@ private:
         }
         log_failure("delivery to " + target() + " failed: " + why);
         disconnect();
+        done(delivering ? std::optional(SinkStatus::failed) : std::nullopt);
     }
 
     void arm_request_timer() {
@@ -403,13 +393,14 @@ private:
 
     std::shared_ptr<AvroClient> _self;
     state _state = state::disconnected;
-    bool _stopped = false, _closing = false, _connecting = false, _failing = false, _pump_scheduled = false;
+    bool _stopped = false, _closing = false, _connecting = false, _failing = false;
     int _fd = -1;
     ConnectId _connect_id = 0;
     StreamId _stream = 0;
     int64_t _connected_at_us = 0;
-    int64_t _backoff_ms = backoff_first_ms;
-    TimerId _connect_timer = 0, _request_timer = 0, _reconnect_timer = 0;
+    TimerId _connect_timer = 0, _request_timer = 0;
+    std::function<void()> _wake;            // the runner's (Sink::set_wake)
+    std::optional<SinkStatus> _outcome;     // of the last call, until process() reports it
 
     bool _established = false, _resend_with_text = false;
     avro::Md5 _server_hash = avro::flume1_hash;
@@ -433,10 +424,8 @@ public:
         _client->start();
         return Status::ok();
     }
-    SinkStatus process() override {
-        _client->pump();
-        return SinkStatus::backoff;  // the client drives itself (see the file comment)
-    }
+    SinkStatus process() override { return _client->process(); }
+    void set_wake(std::function<void()> wake) override { _client->set_wake(std::move(wake)); }
     void stop() override { _client->stop(); }
 
 private:

@@ -98,7 +98,7 @@ public:
         serve_reports();
         if (_failed) {
             _failed = false;
-            return SinkStatus::backoff;  // rolled back: the runner waits, then we retry
+            return SinkStatus::failed;  // rolled back: the runner waits, then we retry
         }
         if (_any_failed) return SinkStatus::backoff;  // reports of the failed set still coming
         if (!_inflight.empty() && _inflight.back()->produced < _inflight.back()->events) {

@@ -166,7 +166,7 @@ public:
         // events or not: a quiet sink still leaves one (empty) file per interval.
         if (_fd < 0 && !open_file()) {
             _counters.add(_shard, sink_counter::event_write_fail);
-            return SinkStatus::backoff;
+            return SinkStatus::failed;
         }
         auto tx = _channel.begin_take(_shard);
         uint32_t got = tx->take(_batch);
@@ -196,7 +196,7 @@ public:
             tx->rollback();
             _counters.add(_shard, sink_counter::event_write_fail);
             cut_back(before);
-            return SinkStatus::backoff;
+            return SinkStatus::failed;
         }
         std::vector<EventSpan> delivered = tx->events();  // commit empties the transaction
         if (Status st = tx->commit(); !st) {
@@ -209,7 +209,7 @@ public:
             tx->rollback();
             _counters.add(_shard, sink_counter::event_write_fail);
             cut_back(before);
-            return SinkStatus::backoff;
+            return SinkStatus::failed;
         }
         if (_write_failing || _commit_failing)
             log_info("file_roll sink %s: delivering to %s again", _name.c_str(), _path.c_str());

@@ -13,7 +13,7 @@ namespace {
 // A sink whose next outcome the test sets; counts its calls.
 struct fake_sink {
     std::string name;
-    SinkOutcome outcome = SinkOutcome::ready;
+    SinkStatus outcome = SinkStatus::ready;
     int calls = 0;
     GroupSink group_sink() {
         return GroupSink{name, [this] {
@@ -30,14 +30,14 @@ std::vector<GroupSink> group(std::vector<fake_sink*> sinks) {
 }
 
 // Which sink delivered: the one whose call count went up last with `ready`.
-std::string run_once(SinkProcessor& p, int64_t now, std::vector<fake_sink*> sinks, SinkOutcome* outcome = nullptr) {
+std::string run_once(SinkProcessor& p, int64_t now, std::vector<fake_sink*> sinks, SinkStatus* outcome = nullptr) {
     std::map<std::string, int> before;
     for (auto* s : sinks) before[s->name] = s->calls;
-    SinkOutcome o = p.process(now);
+    SinkStatus o = p.process(now);
     if (outcome) *outcome = o;
     std::string who;
     for (auto* s : sinks)
-        if (s->calls > before[s->name] && s->outcome != SinkOutcome::failed) who = s->name;
+        if (s->calls > before[s->name] && s->outcome != SinkStatus::failed) who = s->name;
     return who;
 }
 
@@ -48,23 +48,23 @@ TEST(FailoverProcessor, HighestPriorityDeliversAndFailuresMoveOn) {
     auto p = make_failover_processor(group({&k1, &k2, &k3}), {5, 10, 1}, 30000);
     EXPECT_EQ(run_once(*p, 0, {&k1, &k2, &k3}), "k2");
     EXPECT_EQ(run_once(*p, 1, {&k1, &k2, &k3}), "k2");
-    k2.outcome = SinkOutcome::failed;
+    k2.outcome = SinkStatus::failed;
     EXPECT_EQ(run_once(*p, 2, {&k1, &k2, &k3}), "k1") << "the failing sink is set aside, the next one delivers";
     EXPECT_EQ(k2.calls, 3);
     EXPECT_EQ(run_once(*p, 3, {&k1, &k2, &k3}), "k1");
     EXPECT_EQ(k2.calls, 3) << "a dead sink is not tried during its penalty";
-    k1.outcome = SinkOutcome::failed;
+    k1.outcome = SinkStatus::failed;
     EXPECT_EQ(run_once(*p, 4, {&k1, &k2, &k3}), "k3");
-    k3.outcome = SinkOutcome::failed;
-    SinkOutcome o;
+    k3.outcome = SinkStatus::failed;
+    SinkStatus o;
     EXPECT_EQ(run_once(*p, 5, {&k1, &k2, &k3}, &o), "");
-    EXPECT_EQ(o, SinkOutcome::failed) << "All sinks failed to process, nothing left to failover to";
+    EXPECT_EQ(o, SinkStatus::failed) << "All sinks failed to process, nothing left to failover to";
 }
 
 TEST(FailoverProcessor, PenaltyDoublesUpToMaxPenaltyAndRecoveryRestoresThePrimary) {
     fake_sink primary{"primary"}, backup{"backup"};
     auto p = make_failover_processor(group({&primary, &backup}), {10, 5}, 10000);
-    primary.outcome = SinkOutcome::failed;
+    primary.outcome = SinkStatus::failed;
     int64_t t = 1000;
     EXPECT_EQ(run_once(*p, t, {&primary, &backup}), "backup");  // 1st failure: 2 s
     // When the primary is retried, after each failure: 2 s, 4 s, 8 s, then the 10 s cap.
@@ -76,12 +76,12 @@ TEST(FailoverProcessor, PenaltyDoublesUpToMaxPenaltyAndRecoveryRestoresThePrimar
         EXPECT_EQ(run_once(*p, t, {&primary, &backup}), "backup");
         EXPECT_EQ(primary.calls, calls + 1) << "tried first once the cool-down is over (" << penalty << ")";
     }
-    primary.outcome = SinkOutcome::ready;
+    primary.outcome = SinkStatus::ready;
     t += 10001;
     EXPECT_EQ(run_once(*p, t, {&primary, &backup}), "primary");
     EXPECT_EQ(run_once(*p, t + 1, {&primary, &backup}), "primary") << "live again: the active sink";
     // A new failure starts the series again at 2 s.
-    primary.outcome = SinkOutcome::failed;
+    primary.outcome = SinkStatus::failed;
     EXPECT_EQ(run_once(*p, t + 2, {&primary, &backup}), "backup");
     int calls = primary.calls;
     run_once(*p, t + 2 + 2000, {&primary, &backup});
@@ -93,17 +93,43 @@ TEST(FailoverProcessor, PenaltyDoublesUpToMaxPenaltyAndRecoveryRestoresThePrimar
 TEST(FailoverProcessor, DeadSinkWithNothingToDoStaysDeadWithoutPenalty) {
     fake_sink primary{"primary"}, backup{"backup"};
     auto p = make_failover_processor(group({&primary, &backup}), {10, 5}, 30000);
-    primary.outcome = SinkOutcome::failed;
+    primary.outcome = SinkStatus::failed;
     run_once(*p, 0, {&primary, &backup});
-    primary.outcome = SinkOutcome::backoff;
-    SinkOutcome o;
+    primary.outcome = SinkStatus::backoff;
+    SinkStatus o;
     run_once(*p, 2001, {&primary, &backup}, &o);
-    EXPECT_EQ(o, SinkOutcome::backoff);
+    EXPECT_EQ(o, SinkStatus::backoff);
     int calls = primary.calls;
     run_once(*p, 2002, {&primary, &backup}, &o);
     EXPECT_EQ(primary.calls, calls + 1) << "still first in line (no new penalty)";
-    primary.outcome = SinkOutcome::ready;
+    primary.outcome = SinkStatus::ready;
     EXPECT_EQ(run_once(*p, 2003, {&primary, &backup}), "primary");
+}
+
+// An asynchronous sink answers busy while its call is under way: the group
+// waits for it (no other sink runs, no penalty), whether it is the active
+// sink or a dead one being retried.
+TEST(FailoverProcessor, BusySinkHoldsTheGroupWithoutPenalty) {
+    fake_sink primary{"primary"}, backup{"backup"};
+    auto p = make_failover_processor(group({&primary, &backup}), {10, 5}, 30000);
+    primary.outcome = SinkStatus::busy;
+    SinkStatus o;
+    for (int64_t t = 0; t < 3; t++) {
+        run_once(*p, t, {&primary, &backup}, &o);
+        EXPECT_EQ(o, SinkStatus::busy);
+    }
+    EXPECT_EQ(backup.calls, 0) << "the backup does not run while the primary is at work";
+    primary.outcome = SinkStatus::failed;
+    EXPECT_EQ(run_once(*p, 3, {&primary, &backup}), "backup");
+    // The dead primary's retry is under way: the group waits for it.
+    primary.outcome = SinkStatus::busy;
+    int backup_calls = backup.calls;
+    run_once(*p, 3 + 2001, {&primary, &backup}, &o);
+    EXPECT_EQ(o, SinkStatus::busy);
+    EXPECT_EQ(backup.calls, backup_calls);
+    primary.outcome = SinkStatus::ready;
+    EXPECT_EQ(run_once(*p, 3 + 2002, {&primary, &backup}), "primary") << "its retry delivered: live again";
+    EXPECT_EQ(run_once(*p, 3 + 2003, {&primary, &backup}), "primary");
 }
 
 TEST(FailoverProcessor, PrioritiesAsFlumeResolvesThem) {
@@ -138,19 +164,19 @@ TEST(LoadBalanceProcessor, RandomSpreadsRoughlyEvenly) {
 TEST(LoadBalanceProcessor, FailingSinkIsSkippedAndWithoutBackoffTriedAgain) {
     fake_sink k1{"k1"}, k2{"k2"};
     auto p = make_load_balance_processor(group({&k1, &k2}), false, false, 30000, 1);
-    k1.outcome = SinkOutcome::failed;
+    k1.outcome = SinkStatus::failed;
     for (int i = 0; i < 4; i++) EXPECT_EQ(run_once(*p, i, {&k1, &k2}), "k2");
     EXPECT_EQ(k1.calls, 2) << "no backoff: a failing sink is still tried whenever the turn starts with it";
-    k2.outcome = SinkOutcome::failed;
-    SinkOutcome o;
+    k2.outcome = SinkStatus::failed;
+    SinkStatus o;
     run_once(*p, 10, {&k1, &k2}, &o);
-    EXPECT_EQ(o, SinkOutcome::failed) << "All configured sinks have failed";
+    EXPECT_EQ(o, SinkStatus::failed) << "All configured sinks have failed";
 }
 
 TEST(LoadBalanceProcessor, BackoffGrowsExponentiallyUpToMaxTimeOut) {
     fake_sink k1{"k1"}, k2{"k2"};
     auto p = make_load_balance_processor(group({&k1, &k2}), true, false, 10000, 1);
-    k1.outcome = SinkOutcome::failed;
+    k1.outcome = SinkStatus::failed;
     int64_t t = 1'000'000;
     // Failures in a row: out for 2 s, 4 s, 8 s, then 10 s (maxTimeOut).
     for (int64_t out : {2000, 4000, 8000, 10000, 10000}) {
@@ -164,22 +190,35 @@ TEST(LoadBalanceProcessor, BackoffGrowsExponentiallyUpToMaxTimeOut) {
         t = failed_at + out + 1;
     }
     // Recovery: once back, k1 takes its turns again.
-    k1.outcome = SinkOutcome::ready;
+    k1.outcome = SinkStatus::ready;
     int calls = k1.calls;
     for (int i = 0; i < 4; i++) run_once(*p, t + 10001 + i, {&k1, &k2});
     EXPECT_EQ(k1.calls, calls + 2);
 }
 
+TEST(LoadBalanceProcessor, BusySinkEndsTheCallAndTheNextGoesOn) {
+    fake_sink k1{"k1"}, k2{"k2"};
+    auto p = make_load_balance_processor(group({&k1, &k2}), true, false, 30000, 1);
+    k1.outcome = SinkStatus::busy;
+    SinkStatus o;
+    run_once(*p, 0, {&k1, &k2}, &o);
+    EXPECT_EQ(o, SinkStatus::busy);
+    EXPECT_EQ(k2.calls, 0) << "a busy sink is not a failure: the next sink is not tried in the same call";
+    EXPECT_EQ(run_once(*p, 1, {&k1, &k2}), "k2") << "the next call goes on with the next sink";
+    run_once(*p, 2, {&k1, &k2}, &o);
+    EXPECT_EQ(k1.calls, 2) << "no back-off for being busy";
+}
+
 TEST(LoadBalanceProcessor, AllBackedOffMeansFailed) {
     fake_sink k1{"k1"}, k2{"k2"};
     auto p = make_load_balance_processor(group({&k1, &k2}), true, false, 30000, 1);
-    k1.outcome = k2.outcome = SinkOutcome::failed;
-    SinkOutcome o;
+    k1.outcome = k2.outcome = SinkStatus::failed;
+    SinkStatus o;
     run_once(*p, 0, {&k1, &k2}, &o);
-    EXPECT_EQ(o, SinkOutcome::failed);
+    EXPECT_EQ(o, SinkStatus::failed);
     int calls = k1.calls + k2.calls;
     run_once(*p, 1, {&k1, &k2}, &o);
-    EXPECT_EQ(o, SinkOutcome::failed);
+    EXPECT_EQ(o, SinkStatus::failed);
     EXPECT_EQ(k1.calls + k2.calls, calls) << "both backed off: nothing is tried";
 }
 
