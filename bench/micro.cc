@@ -263,7 +263,7 @@ void BM_WindowSlide(benchmark::State& state) {
         a.add(ops::Agg::sum, ops::Num::of_int(int64_t(i % 7 + 1)), ops::Order::at(0, i));
         one_batch.find_or_insert(k, ops::key_hash(k), a);
     }
-    std::map<int64_t, ops::KeyTable<ops::Acc>> batches;
+    std::map<int64_t, ops::KeyList<ops::Acc>> batches;
     ops::KeyTable<ops::Acc> window_value(64);
     std::vector<std::pair<std::string, ops::Num>> rows;
     auto emit = [&](std::string_view k, ops::Num v) { rows.emplace_back(std::string(k), v); };

@@ -134,6 +134,8 @@ public:
     }
 
 private:
+    template <typename>
+    friend class KeyList;
     static constexpr uint8_t free_slot = 0;
     static uint8_t tag(uint64_t hash) { return uint8_t(hash >> 57) | 0x80; }
     // Slots for n keys at a load of at most 3/4.
@@ -191,6 +193,41 @@ private:
     std::vector<Entry> _entries;
     std::string _arena;
     size_t _size = 0;
+};
+
+// A KeyTable's entries side by side, for state that is only walked again,
+// never looked up (a window's past batches): no empty slots to skip or hold.
+// Single-threaded.
+template <typename V>
+class KeyList {
+public:
+    KeyList() = default;
+    explicit KeyList(KeyTable<V>&& table) : _arena(std::move(table._arena)) {
+        _entries.reserve(table._size);
+        for (size_t i = 0; i < table._ctrl.size(); i++)
+            if (table._ctrl[i] != KeyTable<V>::free_slot) _entries.push_back(std::move(table._entries[i]));
+        table = KeyTable<V>();
+    }
+
+    size_t size() const { return _entries.size(); }
+    // Entries in the table's slot order; fn(key, hash, value).
+    template <typename Fn>
+    void for_each(Fn&& fn) {
+        for (auto& e : _entries) fn(key(e), e.hash, e.value);
+    }
+    size_t memory_bytes() const { return _entries.capacity() * sizeof(Entry) + _arena.capacity(); }
+
+private:
+    using Entry = typename KeyTable<V>::Entry;
+    std::string_view key(const Entry& e) const {
+        if (e.key_len <= KeyTable<V>::inline_key_bytes) return {e.key_bytes, e.key_len};
+        uint32_t off;
+        std::memcpy(&off, e.key_bytes, sizeof off);
+        return {_arena.data() + off, e.key_len};
+    }
+
+    std::vector<Entry> _entries;
+    std::string _arena;  // the table's: long keys by offset
 };
 
 }  // namespace sluice::ops

@@ -152,7 +152,7 @@ struct shard_part {
     size_t last_batch_keys = 0;  // keys of the last batch closed here: the next one's table size
     // Owner role: batches being assembled, and window/state data for owned keys.
     std::map<int64_t, OwnerBatch> owner;
-    std::map<int64_t, KeyTable<Acc>> window_accs;               // per batch, for windows
+    std::map<int64_t, KeyList<Acc>> window_accs;                // per batch, for windows
     std::map<int64_t, KeyTable<std::vector<Num>>> window_lists;  // per batch, groupByKeyAndWindow
     KeyTable<Acc> window_value{64};                              // incremental window (inverse)
     KeyTable<StateEntry> state{64};

@@ -22,17 +22,18 @@ struct WindowSpec {
     bool drop_zero = false;  // inverse: drop keys whose value went back to the identity
 };
 
-// Moves `batch` (batch ending at `t`) into `batches`; if t is a multiple of
+// Moves `batch` (batch ending at `t`) into `batches`, packed (it is only
+// walked from now on); if t is a multiple of
 // the slide, calls emit(key, value) for every key of the window (t - window, t]
 // and returns true. `window_value` is the incremental window table, used
 // (and kept between steps) only when spec.inverse. Batches no later window
 // (or its subtraction) needs are dropped from `batches`.
 template <typename Emit>
-bool reduce_window_step(std::map<int64_t, KeyTable<Acc>>& batches, KeyTable<Acc>& window_value, int64_t t,
+bool reduce_window_step(std::map<int64_t, KeyList<Acc>>& batches, KeyTable<Acc>& window_value, int64_t t,
                         KeyTable<Acc>&& batch, const WindowSpec& spec, Emit&& emit) {
     const int64_t w = spec.window_ms, s = spec.slide_ms;
     const Agg agg = spec.agg;
-    batches.emplace(t, std::move(batch));
+    batches.emplace(t, KeyList<Acc>(std::move(batch)));
     const bool due = t % s == 0;
     if (due) {
         if (spec.inverse) {
