@@ -773,6 +773,9 @@ void validator::check_shared_directories() {
         for (auto& s : states(k)) {
             // Channels nothing uses are removed, and never started.
             if (!s.descriptor || !s.values_ok || !alive(s) || (k == ComponentKind::channel && !s.connected)) continue;
+            if (s.descriptor->uses_directories &&
+                !s.descriptor->uses_directories(ComponentSettings(s.config, &s.descriptor->keys)))
+                continue;
             for (const auto& spec : s.descriptor->keys) {
                 if (!spec.owns_directories) continue;
                 const std::string key(spec.key);

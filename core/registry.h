@@ -131,6 +131,9 @@ struct ComponentDescriptor {
     // transactionCapacity as Flume does (§2.6); empty if the component has none.
     std::string_view batch_size_key = {};
     ComponentCheck check = {};
+    // Whether, with these settings, the component uses the directories of its
+    // owns_directories keys (unset: always); one that does not cannot clash.
+    std::function<bool(const ComponentSettings&)> uses_directories = {};
     SourceFactory make_source = {};
     SinkFactory make_sink = {};
     ChannelFactory make_channel = {};

@@ -362,6 +362,10 @@ ComponentDescriptor spillable_channel_descriptor() {
     d.check = [](const ComponentSettings& s, std::vector<std::pair<std::string, std::string>>& problems) {
         check_file_channel_storage(s, problems);
     };
+    // overflowCapacity = 0 (with a memory queue): no overflow, no disk.
+    d.uses_directories = [](const ComponentSettings& s) {
+        return s.get_int("overflowCapacity") > 0 || s.get_int("memoryCapacity") == 0;
+    };
     d.make_channel = [](ChannelContext& ctx) -> Result<std::unique_ptr<Channel>> {
         const auto& s = ctx.settings;
         spill_options o;

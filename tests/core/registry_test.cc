@@ -83,7 +83,10 @@ void register_test_components() {
             dirs.owns_directories = true;
             auto spare = key("spare", KeyType::string, "~/t-disk-spare");
             spare.owns_directories = true;
-            r.add(descriptor(ComponentKind::channel, "t_disk", {dirs, spare}));
+            // With disk = false it keeps to memory and uses neither (as SPILLABLEMEMORY without overflow).
+            auto d = descriptor(ComponentKind::channel, "t_disk", {dirs, spare, key("disk", KeyType::boolean, "true")});
+            d.uses_directories = [](const ComponentSettings& s) { return s.get_bool("disk"); };
+            r.add(std::move(d));
         }
         r.add(descriptor(ComponentKind::sink, "t_logger", {ranged(key("maxBytesToLog", KeyType::integer, "16"), 0)}));
         {
@@ -481,6 +484,10 @@ TEST(Validate, DirectoriesOwnedByTwoComponentsAreAnErrorAtTheLaterKey) {
               std::string::npos)
         << defaults.problems[0].message;
     EXPECT_EQ(defaults.problems[1].key, "a1.channels.d2.spare");
+    // One of them without a disk: no clash.
+    auto memory_only = run(base + "a1.channels.d2.disk = false\n");
+    EXPECT_NE(memory_only.topology, nullptr) << testing::PrintToString(memory_only.lines());
+    EXPECT_TRUE(memory_only.problems.empty()) << testing::PrintToString(memory_only.lines());
 }
 
 TEST(Validate, UnknownKeyIsAWarningWithSuggestion) {

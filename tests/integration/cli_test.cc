@@ -56,6 +56,28 @@ TEST_F(cli_test, check_accepts_the_example_and_prints_the_flow) {
     EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
 }
 
+// A SPILLABLEMEMORY channel without overflow never touches its directories,
+// so it may share the defaults with a file channel; with overflow it may not.
+TEST_F(cli_test, spillable_channel_without_overflow_shares_no_directory) {
+    const std::string base =
+        "a1.sources = r1\n"
+        "a1.channels = f1 s1\n"
+        "a1.sources.r1.type = netcat\n"
+        "a1.sources.r1.bind = 127.0.0.1\n"
+        "a1.sources.r1.port = 44444\n"
+        "a1.sources.r1.channels = f1 s1\n"
+        "a1.channels.f1.type = file\n"
+        "a1.channels.s1.type = SPILLABLEMEMORY\n";
+    exit_result memory_only = check(_dir.write("m.properties", base + "a1.channels.s1.overflowCapacity = 0\n"));
+    ASSERT_TRUE(memory_only.exited) << describe(memory_only);
+    EXPECT_EQ(memory_only.code, 0) << describe(memory_only);
+    exit_result spilling = check(_dir.write("s.properties", base));
+    ASSERT_TRUE(spilling.exited) << describe(spilling);
+    EXPECT_EQ(spilling.code, 1) << describe(spilling);
+    EXPECT_NE(spilling.err.find("s.properties:8: a1.channels.s1.checkpointDir: directory "), std::string::npos)
+        << spilling.err;
+}
+
 TEST_F(cli_test, every_problem_is_reported_on_its_own_line_with_file_line_and_key) {
     const std::string file = _dir.write("a.properties",
                                         "a1.sources = r1 r2\n"                     // 1
