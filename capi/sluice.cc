@@ -354,7 +354,7 @@ int do_push(sluice_agent* a, const char* source, const sluice_event* events, siz
         bytes += events[i].body_len;
     }
     r->batch = std::make_shared<EventBatch>(count, bytes);
-    r->batch->set_received_ms(wall_clock_ms());
+    r->batch->set_received_us(wall_clock_us());
     r->wait = wait;
     for (size_t i = 0; i < count; i++) {
         const sluice_event& e = events[i];

@@ -125,9 +125,9 @@ enum class SinkStatus { ready, backoff, failed, busy };
 // A sink calls this after committing a delivery: the receipt-to-sink latency
 // of each event (the time since its source read it) into the sink's histogram.
 inline void record_delivery(CounterGroup& counters, unsigned shard, const std::vector<EventSpan>& delivered) {
-    int64_t now = wall_clock_ms();
+    int64_t now = wall_clock_us();
     for (const auto& span : delivered)
-        if (span.batch->received_ms() > 0) counters.record_latency(shard, now - span.batch->received_ms(), span.size());
+        if (span.batch->received_us() > 0) counters.record_latency(shard, now - span.batch->received_us(), span.size());
 }
 
 class Sink {

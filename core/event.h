@@ -72,9 +72,13 @@ public:
     // Appends a copy of `e` (headers and body).
     uint32_t add(const EventView& e);
 
-    // When the source read these events (epoch ms): a stream's processing time.
-    int64_t received_ms() const { return _received_ms; }
-    void set_received_ms(int64_t ms) { _received_ms = ms; }
+    // When the source read these events, since the epoch: sinks' delivery
+    // latency and a stream's processing time. Microseconds, but whole
+    // milliseconds once through a durable channel (its records keep ms).
+    int64_t received_us() const { return _received_us; }
+    void set_received_us(int64_t us) { _received_us = us; }
+    int64_t received_ms() const { return _received_us / 1000; }
+    void set_received_ms(int64_t ms) { _received_us = ms * 1000; }
 
     uint32_t size() const { return static_cast<uint32_t>(_entries.size()); }
     bool empty() const { return _entries.empty(); }
@@ -97,7 +101,7 @@ private:
     std::vector<entry> _entries;
     std::vector<header_entry> _headers;
     size_t _body_bytes = 0;
-    int64_t _received_ms = 0;
+    int64_t _received_us = 0;
 };
 
 using EventBatchPtr = std::shared_ptr<const EventBatch>;

@@ -767,7 +767,7 @@ EventBatchPtr InterceptorChain::apply(const EventSpan& span) {
     size_t bytes = 0;
     for (uint32_t i = span.begin; i < span.end; i++) bytes += in[i].body().size();
     auto out = std::make_shared<EventBatch>(span.size(), bytes + size_t(span.size()) * 48);
-    out->set_received_ms(in.received_ms());
+    out->set_received_us(in.received_us());
     InterceptContext ctx{wall_clock_ms(), _scratch};
     for (uint32_t i = span.begin; i < span.end; i++) {
         _draft.load(in[i]);

@@ -51,23 +51,23 @@ CounterGroup::CounterGroup(std::string type, std::string name, const std::vector
     for (size_t i = 0; i < latency_stride * shards; i++) _latency[i].store(0, std::memory_order_relaxed);
 }
 
-void CounterGroup::record_latency(unsigned shard, int64_t ms, uint64_t n) {
-    static_assert(latency_bounds_ms.size() + 2 <= latency_stride);
+void CounterGroup::record_latency(unsigned shard, int64_t us, uint64_t n) {
+    static_assert(latency_bounds_us.size() + 2 <= latency_stride);
     size_t b = 0;
-    while (b < latency_bounds_ms.size() && ms > latency_bounds_ms[b]) b++;
+    while (b < latency_bounds_us.size() && us > latency_bounds_us[b]) b++;
     auto* block = &_latency[size_t(shard) * latency_stride];
     block[b].store(block[b].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    auto& sum = block[latency_bounds_ms.size() + 1];
-    sum.store(sum.load(std::memory_order_relaxed) + uint64_t(std::max<int64_t>(ms, 0)) * n, std::memory_order_relaxed);
+    auto& sum = block[latency_bounds_us.size() + 1];
+    sum.store(sum.load(std::memory_order_relaxed) + uint64_t(std::max<int64_t>(us, 0)) * n, std::memory_order_relaxed);
 }
 
 CounterGroup::Latency CounterGroup::latency() const {
     Latency l;
-    const size_t buckets = latency_bounds_ms.size() + 1;
+    const size_t buckets = latency_bounds_us.size() + 1;
     for (unsigned s = 0; s < _shards; s++) {
         auto* block = &_latency[size_t(s) * latency_stride];
         for (size_t b = 0; b < buckets; b++) l.cumulative[b] += block[b].load(std::memory_order_relaxed);
-        l.sum_ms += block[buckets].load(std::memory_order_relaxed);
+        l.sum_us += block[buckets].load(std::memory_order_relaxed);
     }
     for (size_t b = 1; b < buckets; b++) l.cumulative[b] += l.cumulative[b - 1];
     l.any = l.cumulative[buckets - 1] > 0;

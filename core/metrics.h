@@ -76,13 +76,16 @@ public:
     // StartTime, StopTime, Type; values as strings.
     std::vector<std::pair<std::string, std::string>> snapshot() const;
 
-    // Receipt-to-delivery latency (sinks): `n` events delivered `ms` after
-    // their source read them. Only from shard `shard`'s thread.
-    static constexpr std::array<int64_t, 13> latency_bounds_ms = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
-    void record_latency(unsigned shard, int64_t ms, uint64_t n);
+    // Receipt-to-delivery latency (sinks): `n` events delivered `us` after
+    // their source read them. Only from shard `shard`'s thread. Buckets from
+    // 50 us (a batch through a memory channel) to 10 s (a sink backing off).
+    static constexpr std::array<int64_t, 19> latency_bounds_us = {
+        50,      100,     250,     500,       1000,      2500,      5000,      10000,     25000,    50000,
+        100000,  250000,  500000,  1000000,   2500000,   5000000,   10000000,  30000000,  60000000};
+    void record_latency(unsigned shard, int64_t us, uint64_t n);
     struct Latency {
-        std::array<uint64_t, latency_bounds_ms.size() + 1> cumulative{};  // last: +Inf (= count)
-        uint64_t sum_ms = 0;
+        std::array<uint64_t, latency_bounds_us.size() + 1> cumulative{};  // last: +Inf (= count)
+        uint64_t sum_us = 0;
         bool any = false;
     };
     Latency latency() const;
@@ -96,7 +99,7 @@ private:
     std::atomic<int64_t> _start_ms{0}, _stop_ms{0};
     Gauges _gauges;
     // Per shard: bucket counts then the sum, on their own cache lines.
-    static constexpr size_t latency_stride = 16;
+    static constexpr size_t latency_stride = 24;
     std::unique_ptr<std::atomic<uint64_t>[]> _latency;
 };
 

@@ -26,6 +26,12 @@ int64_t monotonic_us() {
     return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t wall_clock_us() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t wall_clock_ms() {
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

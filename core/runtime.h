@@ -36,6 +36,7 @@ class Runtime;
 
 int64_t monotonic_us();
 int64_t wall_clock_ms();
+int64_t wall_clock_us();
 
 class Shard {
 public:

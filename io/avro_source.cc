@@ -345,7 +345,7 @@ bool AvroConnection::start_call(uint32_t serial, const std::string& message) {
     _is_batch = method == avro::Method::append_batch;
     counters.add(shard, _is_batch ? source_counter::append_batch_received : source_counter::append_received);
     counters.add(shard, source_counter::event_received, batch->size());
-    batch->set_received_ms(wall_clock_ms());
+    batch->set_received_us(wall_clock_us());
     _batch = std::move(batch);
     _serial = serial;
     _progress.reset();

@@ -278,7 +278,7 @@ private:
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (!_batch) {
             _batch = std::make_shared<EventBatch>(_opts.batch_size, 4096);
-            _batch->set_received_ms(wall_clock_ms());
+            _batch->set_received_us(wall_clock_us());
             _batch_timer = _shard.add_timer(_opts.batch_timeout_ms * 1000, [this] {
                 _batch_timer = 0;
                 seal_batch();

@@ -196,12 +196,12 @@ std::string prometheus_text(const MetricsRegistry& metrics) {
         typed = true;
         auto l = g->latency();
         const std::string m = "sluice_sink_delivery_latency_seconds", label = "name=\"" + g->name() + "\"";
-        const auto& bounds = CounterGroup::latency_bounds_ms;
+        const auto& bounds = CounterGroup::latency_bounds_us;
         for (size_t b = 0; b < bounds.size(); b++)
-            out += m + "_bucket{" + label + ",le=\"" + java_double(double(bounds[b]) / 1000.0) + "\"} " +
+            out += m + "_bucket{" + label + ",le=\"" + java_double(double(bounds[b]) / 1e6) + "\"} " +
                    std::to_string(l.cumulative[b]) + "\n";
         out += m + "_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(l.cumulative.back()) + "\n";
-        out += m + "_sum{" + label + "} " + java_double(double(l.sum_ms) / 1000.0) + "\n";
+        out += m + "_sum{" + label + "} " + java_double(double(l.sum_us) / 1e6) + "\n";
         out += m + "_count{" + label + "} " + std::to_string(l.cumulative.back()) + "\n";
     }
     return out;

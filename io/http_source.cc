@@ -492,7 +492,7 @@ void HttpSourceConnection::handle(const HttpRequest& req) {
         }
     }
     _batch = std::make_shared<EventBatch>(16, req.body.size());
-    _batch->set_received_ms(wall_clock_ms());
+    _batch->set_received_us(wall_clock_us());
     std::string why;
     auto jr = parse_json_events(req.body, *_batch, &why);
     if (jr != json_events_result::ok) {

@@ -468,7 +468,7 @@ private:
         if (p.buffered.size() < max) read_ahead_records(p, std::max<size_t>(max, 1000));
         uint32_t n = uint32_t(std::min<size_t>(max, p.buffered.size()));
         auto batch = std::make_shared<EventBatch>(n, size_t(n) * 128);
-        batch->set_received_ms(wall_clock_ms());
+        batch->set_received_us(wall_clock_us());
         for (uint32_t i = 0; i < n; i++) {
             rd_kafka_message_t* m = p.buffered.front();
             p.buffered.pop_front();

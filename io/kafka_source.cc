@@ -169,7 +169,7 @@ private:
 
     void open_batch() {
         _batch = std::make_shared<EventBatch>(_opts.batch, size_t(_opts.batch) * 128);
-        _batch->set_received_ms(wall_clock_ms());
+        _batch->set_received_us(wall_clock_us());
         _batch_started_ms = wall_clock_ms();
         _batch_put_from = 0;
         _batch_offsets.clear();

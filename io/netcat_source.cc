@@ -304,7 +304,7 @@ void NetcatConnection::frame(std::string_view text) {
     // Lines of one read live in one batch: the arena is written once and the
     // events point into it.
     _batch = std::make_shared<EventBatch>(text.size() / 64 + 16, text.size());
-    _batch->set_received_ms(wall_clock_ms());
+    _batch->set_received_us(wall_clock_us());
     _commit_from = 0;
     auto* batch = _batch.get();
     FrameResult fr;

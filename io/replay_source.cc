@@ -149,7 +149,7 @@ private:
             }
             if (!_batch) {
                 _batch = std::make_shared<EventBatch>();
-                _batch->set_received_ms(wall_clock_ms());
+                _batch->set_received_us(wall_clock_us());
             }
             _batch->add(line.substr(sp + 1));
             _batch->add_header("timestamp", ts);

@@ -62,7 +62,7 @@ private:
         if (!_pending.batch) {
             int64_t n = std::min<int64_t>({int64_t(_batch_size), int64_t(_processor.max_batch()), _total - _next});
             auto batch = std::make_shared<EventBatch>(size_t(n), size_t(n) * 8);
-            batch->set_received_ms(wall_clock_ms());
+            batch->set_received_us(wall_clock_us());
             char buf[24];
             for (int64_t i = 0; i < n; i++) {
                 auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), _next + i);

@@ -381,7 +381,7 @@ private:
             }
             if (!batch) {
                 batch = std::make_shared<EventBatch>(limit, 4096);
-                batch->set_received_ms(wall_clock_ms());
+                batch->set_received_us(wall_clock_us());
             }
             decoded.clear();
             if (!decode_to_utf8(line, _opts.cs, _opts.policy, decoded)) {
@@ -398,7 +398,7 @@ private:
         // Flume gives an empty file one empty event.
         if (!batch && _first_read && _eof && _read_off == 0) {
             batch = std::make_shared<EventBatch>();
-            batch->set_received_ms(wall_clock_ms());
+            batch->set_received_us(wall_clock_us());
             batch->add(std::string_view());
             add_headers(*batch);
         }

@@ -346,7 +346,7 @@ private:
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             if (!batch) {
                 batch = std::make_shared<EventBatch>(limit, 4096);
-                batch->set_received_ms(wall_clock_ms());
+                batch->set_received_us(wall_clock_us());
             }
             batch->add(line);
             for (auto& [k, v] : g.headers) batch->add_header(k, v);

@@ -70,7 +70,7 @@ public:
     void on_datagram(std::string_view data, bool truncated, const sockaddr* from, socklen_t from_len) override {
         if (!_batch) {
             _batch = std::make_shared<EventBatch>(64, 64 * 128);
-            _batch->set_received_ms(wall_clock_ms());
+            _batch->set_received_us(wall_clock_us());
         }
         if (_kind == udp_kind::netcat) {
             // Bytes up to the first newline; the rest of the datagram is dropped.

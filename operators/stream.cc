@@ -930,7 +930,7 @@ private:
     void add_result(int64_t t, const std::string* key, const std::string& body) {
         if (!_building) {
             _building = std::make_shared<EventBatch>();
-            _building->set_received_ms(wall_clock_ms());
+            _building->set_received_us(wall_clock_us());
         }
         _building->add(body);
         _building->add_header("stream", _name);

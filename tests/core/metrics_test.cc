@@ -93,6 +93,36 @@ TEST(CounterGroup, SumsShardBlocks) {
     EXPECT_EQ(g.get(source_counter::open_connection_count), 4u);
 }
 
+// Latency in microseconds: a sub-millisecond delivery lands in its own
+// bucket (not "at most 1 ms"); bounds are inclusive; shards add up.
+TEST(CounterGroup, LatencyHistogramHasMicrosecondBuckets) {
+    CounterGroup g("SINK", "k1", sink_counter_names(), 2);
+    EXPECT_FALSE(g.latency().any);
+    g.record_latency(0, 30, 1);          // <= 50 us
+    g.record_latency(1, 50, 2);          // <= 50 us (inclusive)
+    g.record_latency(0, 180, 4);         // <= 250 us
+    g.record_latency(1, 2000, 1);        // <= 2.5 ms
+    g.record_latency(0, 90'000'000, 1);  // past 60 s: +Inf
+    g.record_latency(0, -5, 1);          // a clock step back: first bucket, adds 0 to the sum
+    auto l = g.latency();
+    const auto& bounds = CounterGroup::latency_bounds_us;
+    auto at = [&](int64_t bound) {
+        for (size_t b = 0; b < bounds.size(); b++)
+            if (bounds[b] == bound) return l.cumulative[b];
+        ADD_FAILURE() << "no bucket " << bound;
+        return uint64_t(0);
+    };
+    EXPECT_TRUE(l.any);
+    EXPECT_EQ(at(50), 4u);
+    EXPECT_EQ(at(100), 4u);
+    EXPECT_EQ(at(250), 8u);
+    EXPECT_EQ(at(1000), 8u);
+    EXPECT_EQ(at(2500), 9u);
+    EXPECT_EQ(at(60'000'000), 9u);
+    EXPECT_EQ(l.cumulative.back(), 10u);
+    EXPECT_EQ(l.sum_us, 30u + 100 + 720 + 2000 + 90'000'000);
+}
+
 TEST(CounterGroup, BlocksOfNeighbouringShardsDoNotOverlap) {
     // 10 counters round up to 16 per shard: the last counter of shard 0 and
     // the first of shard 1 must be distinct.
