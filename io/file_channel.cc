@@ -27,7 +27,9 @@
 
 #include "core/assert.h"
 #include "core/component.h"
+#include "core/crash_point.h"
 #include "core/log.h"
+#include "io/atomic_file.h"
 #include "io/segment_log.h"
 
 namespace sluice {
@@ -630,20 +632,22 @@ void Chain::checkpoint() {
                   strerror(errno));
         return;
     }
+    crash_point("file_channel.checkpoint.segments_synced");
     Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
     std::string bytes = encode_checkpoint(cp);
     std::string name = "checkpoint-" + std::to_string(_id);
-    if (Status st = write_file_atomically(o.checkpoint_dir, name, bytes); !st) {
+    if (Status st = write_file_atomically(o.checkpoint_dir + "/" + name, bytes, true); !st) {
         _sh.checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
         log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
         return;  // nothing is recycled without a checkpoint
     }
     if (o.dual_checkpoints) {
-        if (Status st = write_file_atomically(o.backup_checkpoint_dir, name, bytes); !st) {
+        if (Status st = write_file_atomically(o.backup_checkpoint_dir + "/" + name, bytes, true); !st) {
             _sh.backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
             log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
         }
     }
+    crash_point("file_channel.checkpoint.written");  // consumed segments not yet recycled
     _checkpointed_low = _low;
     for (size_t i = 0; i < keep; i++) {
         auto seg = std::move(_live.front());

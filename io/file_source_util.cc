@@ -124,31 +124,6 @@ int64_t FullChannelRetry::next_delay_us(int64_t keep_alive_ms, bool& gave_up) {
     return _delay_us;
 }
 
-Status write_file_atomically(const std::string& path, std::string_view text, bool sync) {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return io_error("cannot create " + tmp, errno);
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            int err = errno;
-            ::close(fd);
-            return io_error("cannot write " + tmp, err);
-        }
-        off += size_t(w);
-    }
-    if (sync && ::fsync(fd) != 0) {
-        int err = errno;
-        ::close(fd);
-        return io_error("cannot sync " + tmp, err);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename " + tmp + " to " + path, errno);
-    return Status::ok();
-}
-
 Result<std::shared_ptr<const std::regex>> compile_regex(const std::string& pattern) {
     // libstdc++'s compiler overflows its stack on huge repetition counts
     // (operators/pipeline.cc has the same guard): refuse counts over 1000.

@@ -35,9 +35,6 @@ bool decode_to_utf8(std::string_view in, charset cs, decode_policy policy, std::
 // or in.size() when it holds fewer; `chars` gets the count covered.
 size_t bytes_for_chars(std::string_view in, charset cs, size_t max_chars, size_t* chars);
 
-// Writes `text` to `path` so that a reader sees the old or the new content,
-// never a mix: write `path`.tmp, optionally fsync it, rename over `path`.
-Status write_file_atomically(const std::string& path, std::string_view text, bool sync);
 
 // Compiles a Java-style pattern with std::regex (ECMAScript), without
 // throwing: a bad pattern is an invalid_argument Status with the reason.

@@ -318,37 +318,6 @@ Status decode_checkpoint(std::string_view b, Checkpoint& c) {
     return Status::ok();
 }
 
-Status write_file_atomically(const std::string& dir, const std::string& name, std::string_view bytes) {
-    std::string tmp = dir + "/" + name + ".tmp", path = dir + "/" + name;
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return io_error("open " + tmp, errno);
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            return io_error("write " + tmp, e);
-        }
-        done += size_t(n);
-    }
-    if (::fdatasync(fd) != 0) {
-        int e = errno;
-        ::close(fd);
-        return io_error("fdatasync " + tmp, e);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename " + tmp, errno);
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return io_error("open " + dir, errno);
-    int rc = ::fsync(dfd);
-    int e = errno;
-    ::close(dfd);
-    if (rc != 0) return io_error("fsync " + dir, e);
-    return Status::ok();
-}
-
 Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return io_error("open " + path, errno);

@@ -99,8 +99,6 @@ struct Checkpoint {
 };
 std::string encode_checkpoint(const Checkpoint& c);
 Status decode_checkpoint(std::string_view bytes, Checkpoint& out);
-// Writes path.tmp, syncs it, renames it over path, syncs the directory.
-Status write_file_atomically(const std::string& dir, const std::string& name, std::string_view bytes);
 Result<std::string> read_small_file(const std::string& path, size_t max_bytes);
 
 std::string segment_file_name(uint64_t index);  // 16 hex digits + ".seg"

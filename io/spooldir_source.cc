@@ -31,6 +31,7 @@
 
 #include "core/component.h"
 #include "core/log.h"
+#include "io/atomic_file.h"
 #include "io/components.h"
 #include "io/file_source_util.h"
 

@@ -5,6 +5,7 @@
 // directories, lock conflicts, disk space, fewer shards after a restart, and
 // `sluice channel inspect`.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/statvfs.h>
 
 #include <filesystem>
@@ -271,6 +272,80 @@ TEST_P(file_channel_test, random_sigkills_lose_no_acknowledged_event) {
                                         << (missing.empty() ? -1 : missing.front());
     std::cout << "[ crash    ] " << rounds << " SIGKILL rounds: " << total_acked << " events acknowledged, "
               << have.size() << " distinct delivered, " << duplicates << " duplicates\n";
+}
+
+// A SIGKILL at each step of a checkpoint, reached deterministically
+// (SLUICE_CRASH_AT, core/crash_point.h): with the segments synced but no
+// checkpoint written; with the new checkpoint complete but not yet renamed
+// over the old one; with it renamed but the consumed segments not yet
+// recycled. Small segments make the sink's first consumed segment trigger
+// the checkpoint. The restarted agent delivers every acknowledged event, and
+// on one shard none twice: a checkpoint runs between the shard's tasks, never
+// inside a sink's write-then-commit.
+TEST_P(file_channel_test, sigkill_at_each_step_of_a_checkpoint_loses_nothing) {
+    const std::string base = _dir.path();
+    for (const std::string point : {"file_channel.checkpoint.segments_synced",
+                                    "atomic_file.before_rename", "file_channel.checkpoint.written"}) {
+        SCOPED_TRACE(point);
+        const std::string sub = base + "/" + point;
+        _data = sub + "/data";
+        _ckpt = sub + "/ckpt";
+        _out = sub + "/out";
+        fs::create_directories(_out);
+
+        agent_process a;
+        agent_options o;
+        o.backend = GetParam().backend;
+        o.shards = GetParam().shards;
+        o.env = {{"SLUICE_CRASH_AT", point}};
+        a.start(base, config(true, {{"maxFileSize", "65536"}}), o);
+        ASSERT_TRUE(a.wait_port(_port, seconds(20))) << a.stderr_text();
+        std::set<int> acked;
+        int next = 0;
+        {
+            tcp_client c(_port);
+            const int64_t deadline = now_ms() + 30000;
+            while (now_ms() < deadline) {
+                std::string chunk;
+                const int first = next;
+                for (int i = 0; i < 50; i++) chunk += "e" + std::to_string(next++) + "\n";
+                if (!c.send_all(chunk, seconds(5))) break;
+                std::string acks;
+                while (acks.size() < 150 && !c.eof())
+                    if (c.read_some(acks, seconds(5), 150 - acks.size()) == 0) break;
+                size_t oks = 0;
+                while (oks * 3 + 3 <= acks.size() && acks.compare(oks * 3, 3, "OK\n") == 0) oks++;
+                for (size_t i = 0; i < oks; i++) acked.insert(first + int(i));
+                if (oks < 50) break;  // the agent is gone
+            }
+        }
+        exit_result r = a.wait(seconds(10));
+        ASSERT_TRUE(r.exited && r.signal == SIGKILL) << "the crash point was not reached\n" << describe(r);
+        EXPECT_NE(r.err.find("crash point " + point + " reached"), std::string::npos) << r.err;
+        ASSERT_GT(acked.size(), 0u);
+
+        agent_process b;
+        ASSERT_NO_FATAL_FAILURE(start(b, true, {{"maxFileSize", "65536"}}));
+        std::vector<int> got;
+        auto delivered_all = [&] {
+            got = numbers(read_output_bodies(_out));
+            std::set<int> have(got.begin(), got.end());
+            return std::includes(have.begin(), have.end(), acked.begin(), acked.end());
+        };
+        EXPECT_TRUE(poll_until(delivered_all, seconds(30), milliseconds(100))) << b.stderr_text();
+        ASSERT_NO_FATAL_FAILURE(stop(b));
+        got = numbers(read_output_bodies(_out));
+        std::set<int> have(got.begin(), got.end());
+        std::vector<int> missing;
+        std::set_difference(acked.begin(), acked.end(), have.begin(), have.end(), std::back_inserter(missing));
+        EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged events lost, first "
+                                     << (missing.empty() ? -1 : missing.front());
+        if (GetParam().shards == 1) {
+            EXPECT_EQ(got.size(), have.size()) << "an event delivered twice";
+        }
+        std::cout << "[ crash at ] " << point << ": " << acked.size() << " acknowledged, " << have.size()
+                  << " distinct delivered, " << got.size() - have.size() << " duplicates\n";
+    }
 }
 
 TEST_P(file_channel_test, flipped_byte_ends_the_log_there_and_inspect_reports_it) {

@@ -37,6 +37,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -339,6 +340,35 @@ inline int free_port() {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     ::close(fd);
     return ntohs(a.sin_port);
+}
+
+// Whether process `pid` holds a TCP socket listening on `port` (IPv4 or
+// IPv6, from /proc/net/tcp{,6} and /proc/PID/fd). A killed agent's listener
+// may outlive its process for a moment (io_uring closes its files from
+// deferred work), so a port that accepts is not proof the new agent is up.
+inline bool listens_on(pid_t pid, int port) {
+    std::set<std::string> inodes;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        std::getline(in, line);  // header
+        while (std::getline(in, line)) {
+            std::istringstream f(line);
+            std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+            f >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+            size_t colon = local.rfind(':');
+            if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+            if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) inodes.insert("socket:[" + inode + "]");
+        }
+    }
+    if (inodes.empty()) return false;
+    std::error_code ec;
+    for (auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::error_code rec;
+        auto target = std::filesystem::read_symlink(fd.path(), rec);
+        if (!rec && inodes.count(target.string())) return true;
+    }
+    return false;
 }
 
 // One connect attempt to 127.0.0.1:port; the connected fd, or -1. A
@@ -668,13 +698,15 @@ public:
         _child.spawn(args, dir, o.env);
     }
 
-    // Waits until `port` accepts connections (the agent is up), at most
-    // `timeout`; false if the agent exited or the time ran out. The probe
-    // connection is closed without sending anything.
+    // Waits until the agent itself listens on `port` and it accepts
+    // connections (the agent is up), at most `timeout`; false if the agent
+    // exited or the time ran out. The probe connection is closed without
+    // sending anything.
     bool wait_port(int port, milliseconds timeout = seconds(10)) {
         bool ok = poll_until(
             [&] {
                 if (!_child.running()) return true;
+                if (!listens_on(_child.pid(), port)) return false;
                 int fd = connect_once(port);
                 if (fd < 0) return false;
                 ::close(fd);

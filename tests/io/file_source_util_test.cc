@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/atomic_file.h"
+
 namespace sluice {
 namespace {
 

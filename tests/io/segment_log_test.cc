@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "io/atomic_file.h"
+
 namespace sluice::seglog {
 namespace {
 
@@ -624,9 +626,9 @@ TEST(Checkpoint, WrittenAtomicallyAndReadBack) {
     c.chain = 1;
     c.low = 5;
     c.segment_index = 2;
-    ASSERT_TRUE(write_file_atomically(dir.path(), "checkpoint-1", encode_checkpoint(c)));
+    ASSERT_TRUE(write_file_atomically(dir.path() + "/checkpoint-1", encode_checkpoint(c), true));
     c.low = 6;  // a second write replaces the first
-    ASSERT_TRUE(write_file_atomically(dir.path(), "checkpoint-1", encode_checkpoint(c)));
+    ASSERT_TRUE(write_file_atomically(dir.path() + "/checkpoint-1", encode_checkpoint(c), true));
 
     auto bytes = read_small_file(dir.path() + "/checkpoint-1", checkpoint_size);
     ASSERT_TRUE(bytes);
@@ -640,7 +642,7 @@ TEST(Checkpoint, WrittenAtomicallyAndReadBack) {
     EXPECT_EQ(names, std::vector<std::string>{"checkpoint-1"});
 
     // read_small_file reads at most max_bytes + 1 (so a caller sees "too big").
-    ASSERT_TRUE(write_file_atomically(dir.path(), "big", std::string(100, 'z')));
+    ASSERT_TRUE(write_file_atomically(dir.path() + "/big", std::string(100, 'z'), true));
     auto big = read_small_file(dir.path() + "/big", checkpoint_size);
     ASSERT_TRUE(big);
     EXPECT_EQ(big.value().size(), checkpoint_size + 1);
@@ -648,7 +650,7 @@ TEST(Checkpoint, WrittenAtomicallyAndReadBack) {
     EXPECT_FALSE(decode_checkpoint(big.value(), none));
 
     EXPECT_FALSE(read_small_file(dir.path() + "/missing", 10));
-    EXPECT_FALSE(write_file_atomically(dir.path() + "/no-such-dir", "x", "y"));
+    EXPECT_FALSE(write_file_atomically(dir.path() + "/no-such-dir/x", "y", true));
 }
 
 // ------------------------------------------------------------ segment files
