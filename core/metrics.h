@@ -78,10 +78,10 @@ public:
 
     // Receipt-to-delivery latency (sinks): `n` events delivered `us` after
     // their source read them. Only from shard `shard`'s thread. Buckets from
-    // 50 us (a batch through a memory channel) to 10 s (a sink backing off).
+    // 50 us (a batch through a memory channel) to 60 s (a sink backing off).
     static constexpr std::array<int64_t, 19> latency_bounds_us = {
-        50,      100,     250,     500,       1000,      2500,      5000,      10000,     25000,    50000,
-        100000,  250000,  500000,  1000000,   2500000,   5000000,   10000000,  30000000,  60000000};
+        50,     100,    250,    500,     1000,    2500,    5000,     10000,    25000,   50000,
+        100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
     void record_latency(unsigned shard, int64_t us, uint64_t n);
     struct Latency {
         std::array<uint64_t, latency_bounds_us.size() + 1> cumulative{};  // last: +Inf (= count)

@@ -32,11 +32,7 @@ int64_t wall_clock_us() {
     return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t wall_clock_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t wall_clock_ms() { return wall_clock_us() / 1000; }
 
 struct Runtime::inbox {
     moodycamel::ConcurrentQueue<Task*> queue;

@@ -145,17 +145,18 @@ private:
         return cap;
     }
 
-    std::string_view key(const Entry& e) const { return {key_data(e), e.key_len}; }
-    const char* key_data(const Entry& e) const {
+    std::string_view key(const Entry& e) const { return {key_data(e, _arena), e.key_len}; }
+    // Where an entry's key is: in the entry, or at its offset in `arena`.
+    static const char* key_data(const Entry& e, const std::string& arena) {
         if (e.key_len <= inline_key_bytes) return e.key_bytes;
         uint32_t off;
         std::memcpy(&off, e.key_bytes, sizeof off);
-        return _arena.data() + off;
+        return arena.data() + off;
     }
 
     bool same_key(const Entry& e, std::string_view key) const {
         if (e.key_len != key.size()) return false;
-        const char* a = key_data(e);
+        const char* a = key_data(e, _arena);
         const char* b = key.data();
         size_t n = key.size();
         // Short keys (most words) compare in registers, not through a libc call.
@@ -219,12 +220,7 @@ public:
 
 private:
     using Entry = typename KeyTable<V>::Entry;
-    std::string_view key(const Entry& e) const {
-        if (e.key_len <= KeyTable<V>::inline_key_bytes) return {e.key_bytes, e.key_len};
-        uint32_t off;
-        std::memcpy(&off, e.key_bytes, sizeof off);
-        return {_arena.data() + off, e.key_len};
-    }
+    std::string_view key(const Entry& e) const { return {KeyTable<V>::key_data(e, _arena), e.key_len}; }
 
     std::vector<Entry> _entries;
     std::string _arena;  // the table's: long keys by offset
