@@ -96,6 +96,14 @@ private:
     TimerId _timer = 0;
 };
 
+// A kind's counter names followed by the type's own.
+std::vector<std::string_view> counter_names(const std::vector<std::string_view>& kind,
+                                            const ComponentDescriptor& type) {
+    std::vector<std::string_view> names = kind;
+    names.insert(names.end(), type.extra_counters.begin(), type.extra_counters.end());
+    return names;
+}
+
 }  // namespace
 
 struct Agent::shard_state {
@@ -122,7 +130,8 @@ Status Agent::start() {
     _started = true;
     unsigned shards = _runtime.shard_count();
     for (auto& vc : _topology->channels) {
-        auto& counters = _metrics.add("CHANNEL", vc.settings.name(), channel_counter_names(), shards);
+        auto& counters =
+            _metrics.add("CHANNEL", vc.settings.name(), counter_names(channel_counter_names(), *vc.descriptor), shards);
         ChannelContext ctx{vc.settings, shards, counters, &_runtime};
         auto ch = vc.descriptor->make_channel(ctx);
         if (!ch) return Status(ch.status().code(), "channel " + vc.settings.name() + ": " + ch.status().message());
@@ -132,9 +141,11 @@ Status Agent::start() {
     }
     std::vector<CounterGroup*> source_counters, sink_counters;
     for (auto& vs : _topology->sources)
-        source_counters.push_back(&_metrics.add("SOURCE", vs.settings.name(), source_counter_names(), shards));
+        source_counters.push_back(
+            &_metrics.add("SOURCE", vs.settings.name(), counter_names(source_counter_names(), *vs.descriptor), shards));
     for (auto& vk : _topology->sinks)
-        sink_counters.push_back(&_metrics.add("SINK", vk.settings.name(), sink_counter_names(), shards));
+        sink_counters.push_back(
+            &_metrics.add("SINK", vk.settings.name(), counter_names(sink_counter_names(), *vk.descriptor), shards));
     for (unsigned i = 0; i < shards; i++) _shards.push_back(std::make_unique<shard_state>());
 
     std::mutex mu;

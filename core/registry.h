@@ -131,6 +131,9 @@ struct ComponentDescriptor {
     // transactionCapacity as Flume does (§2.6); empty if the component has none.
     std::string_view batch_size_key = {};
     ComponentCheck check = {};
+    // Counters of this type beyond its kind's (Flume's Kafka timers), in
+    // order after them: counter index = the kind's count_ + position here.
+    std::vector<std::string_view> extra_counters = {};
     // Whether, with these settings, the component uses the directories of its
     // owns_directories keys (unset: always); one that does not cannot clash.
     std::function<bool(const ComponentSettings&)> uses_directories = {};

@@ -51,6 +51,7 @@ struct put_batch {
     uint64_t mark = 0;
     uint32_t events = 0;
     uint32_t pending = 0;
+    int64_t started_us = monotonic_us();  // for KafkaEventSendTimer
     std::vector<EventSpan> spans;  // keeps the bodies alive until acknowledged
 };
 
@@ -87,6 +88,7 @@ struct shard_part {
     std::vector<failed_record> failed;
     int64_t last_failure_us = 0, last_failure_log_us = 0;
     int64_t unacknowledged = 0;
+    MsTimer get_timer, send_timer, commit_timer;
 
     std::deque<rd_kafka_message_t*> buffered;
     std::atomic<uint64_t> buffered_count{0};
@@ -382,6 +384,8 @@ private:
     void settle_puts(shard_part& p) {
         bool advanced = false;
         while (!p.puts.empty() && p.puts.front()->pending == 0) {
+            p.send_timer.add(_counters, p.shard->id(), kafka_counter::channel_event_send_timer,
+                             monotonic_us() - p.puts.front()->started_us);
             p.durable_mark = p.puts.front()->mark;
             p.unacknowledged -= p.puts.front()->events;
             _held.fetch_sub(p.puts.front()->events, std::memory_order_relaxed);
@@ -425,7 +429,9 @@ private:
         while (p.buffered.size() < want) {
             size_t room = std::min<size_t>(want - p.buffered.size(), 1000);
             rd_kafka_message_t* msgs[1000];
+            const int64_t t0 = monotonic_us();
             ssize_t n = rd_kafka_consume_batch_queue(p.consumer_queue.get(), 0, msgs, room);
+            p.get_timer.add(_counters, p.shard->id(), kafka_counter::channel_event_get_timer, monotonic_us() - t0);
             if (n <= 0) break;
             for (ssize_t i = 0; i < n; i++) {
                 if (msgs[i]->err) {
@@ -539,8 +545,10 @@ private:
             RdPartitionsPtr list(rd_kafka_topic_partition_list_new(int(commit.size())));
             for (const auto& [tp, off] : commit)
                 rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off;
-            if (rd_kafka_resp_err_t e = rd_kafka_commit(p.consumer.get(), list.get(), 1); e)
-                log_warn("kafka channel %s: offset commit failed: %s", name().c_str(), rd_kafka_err2str(e));
+            const int64_t t0 = monotonic_us();
+            rd_kafka_resp_err_t e = rd_kafka_commit(p.consumer.get(), list.get(), 1);
+            p.commit_timer.add(_counters, p.shard->id(), kafka_counter::channel_commit_timer, monotonic_us() - t0);
+            if (e) log_warn("kafka channel %s: offset commit failed: %s", name().c_str(), rd_kafka_err2str(e));
         }
     }
 
@@ -573,6 +581,7 @@ public:
     void rollback() override {
         _spans.clear();
         _size = 0;
+        _c._counters.add(_shard, kafka_counter::channel_rollback_count);
     }
     uint32_t size() const override { return _size; }
 
@@ -623,6 +632,7 @@ public:
     void rollback() override {
         if (_ended) return;
         _ended = true;
+        _c._counters.add(_shard, kafka_counter::channel_rollback_count);
         _c.finish_take(_p, _id, false);
         _events.clear();
     }
@@ -653,6 +663,7 @@ ComponentDescriptor kafka_channel_descriptor() {
     d.kind = ComponentKind::channel;
     d.type = "kafka";
     d.aliases = {"org.apache.flume.channel.kafka.KafkaChannel"};
+    d.extra_counters = kafka_channel_counters;
     d.description =
         "Events held in a Kafka topic (librdkafka): a put is durable once the broker acknowledged it; takes consume "
         "in the channel's consumer group and commit their offsets when they commit.";

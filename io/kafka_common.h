@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/metrics.h"
 #include "core/registry.h"
 #include "core/status.h"
 
@@ -36,6 +37,42 @@ Result<DecodedFlumeEvent> decode_flume_event(std::string_view data);
 // Replaces each `%{name}` in `pattern` by the event's header `name` (empty when
 // absent). Text without `%{` is returned as is; an unclosed `%{` is kept literally.
 std::string substitute_headers(std::string_view pattern, const EventView& e);
+
+// ------------------------------------------------------------ Flume's Kafka counters
+
+// Beyond each kind's own (ComponentDescriptor::extra_counters, docs/kafka.md
+// §5); timers are whole milliseconds, summed.
+namespace kafka_counter {
+enum : uint32_t { source_event_get_timer = source_counter::count_, source_commit_timer, source_empty_count };
+enum : uint32_t { sink_event_send_timer = sink_counter::count_, sink_rollback_count };
+enum : uint32_t {
+    channel_event_get_timer = channel_counter::count_,
+    channel_event_send_timer,
+    channel_commit_timer,
+    channel_rollback_count
+};
+}  // namespace kafka_counter
+inline const std::vector<std::string_view> kafka_source_counters = {"KafkaEventGetTimer", "KafkaCommitTimer",
+                                                                    "KafkaEmptyCount"};
+inline const std::vector<std::string_view> kafka_sink_counters = {"KafkaEventSendTimer", "RollbackCount"};
+inline const std::vector<std::string_view> kafka_channel_counters = {"KafkaEventGetTimer", "KafkaEventSendTimer",
+                                                                     "KafkaCommitTimer", "RollbackCount"};
+
+// Adds elapsed microseconds to a millisecond timer counter, carrying the
+// remainder, so that many sub-millisecond calls still add up.
+class MsTimer {
+public:
+    void add(CounterGroup& c, unsigned shard, uint32_t counter, int64_t us) {
+        _us += us;
+        if (_us >= 1000) {
+            c.add(shard, counter, uint64_t(_us / 1000));
+            _us %= 1000;
+        }
+    }
+
+private:
+    int64_t _us = 0;
+};
 
 // ------------------------------------------------------------ librdkafka handles
 

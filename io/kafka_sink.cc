@@ -43,6 +43,7 @@ struct inflight_tx {
     size_t span = 0;        // where producing resumes
     uint32_t in_span = 0;
     rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int64_t started_us = monotonic_us();  // for KafkaEventSendTimer
     bool complete() const { return produced == events && pending == 0; }
 };
 
@@ -279,6 +280,7 @@ private:
         for (auto it = _inflight.rbegin(); it != _inflight.rend(); ++it) {
             if ((*it)->error != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 (*it)->tx->rollback();
+                _counters.add(_shard.id(), kafka_counter::sink_rollback_count);
                 failed += (*it)->events;
                 _counters.add(_shard.id(), sink_counter::event_write_fail, (*it)->events);
             }
@@ -293,6 +295,7 @@ private:
     }
 
     void commit(inflight_tx& t) {
+        _send_timer.add(_counters, _shard.id(), kafka_counter::sink_event_send_timer, monotonic_us() - t.started_us);
         record_delivery(_counters, _shard.id(), t.tx->events());
         (void)t.tx->commit();
         _counters.add(_shard.id(), sink_counter::event_drain_success, t.events);
@@ -316,7 +319,10 @@ private:
             rd_kafka_poll(_rk.get(), 10);
             settle();
         }
-        for (auto it = _inflight.rbegin(); it != _inflight.rend(); ++it) (*it)->tx->rollback();
+        for (auto it = _inflight.rbegin(); it != _inflight.rend(); ++it) {
+            (*it)->tx->rollback();
+            _counters.add(_shard.id(), kafka_counter::sink_rollback_count);
+        }
         if (!_inflight.empty()) log_warn("kafka sink %s: stopping with unacknowledged events rolled back", _name.c_str());
         _inflight.clear();
         rd_kafka_queue_cb_event_enable(_main_queue.get(), nullptr, nullptr);
@@ -338,6 +344,7 @@ private:
     RdQueuePtr _main_queue;
     PollerId _poller = 0;
     std::deque<std::unique_ptr<inflight_tx>> _inflight;
+    MsTimer _send_timer;
     bool _any_failed = false;  // a report or produce failed in the in-flight set
     bool _failed = false;      // rolled back: back off once
     std::unordered_map<std::string, rd_kafka_topic_t*> _topics;
@@ -355,6 +362,7 @@ ComponentDescriptor kafka_sink_descriptor() {
     d.kind = ComponentKind::sink;
     d.type = "kafka";
     d.aliases = {"org.apache.flume.sink.kafka.KafkaSink"};
+    d.extra_counters = kafka_sink_counters;
     d.description =
         "Produces each event as a Kafka record (librdkafka). A take transaction is committed only after the broker "
         "acknowledged every record of it; on errors it is rolled back and retried. Header `key` is the record key.";

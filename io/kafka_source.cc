@@ -147,7 +147,11 @@ private:
             uint32_t room = _opts.batch - _batch->size();
             if (room > 0) {
                 _msgs.resize(room);
+                const int64_t t0 = monotonic_us();
                 ssize_t n = rd_kafka_consume_batch_queue(_queue.get(), 0, _msgs.data(), room);
+                const int64_t t1 = monotonic_us();
+                _get_timer.add(_counters, _shard.id(), kafka_counter::source_event_get_timer, t1 - t0);
+                count_idle(n > 0, t1);
                 // A revoke served inside the call dropped the batch.
                 if (!_batch) open_batch();
                 if (n > 0) {
@@ -165,6 +169,20 @@ private:
             did = true;
         }
         return did;
+    }
+
+    // KafkaEmptyCount: Flume counts a poll that waited batchDurationMillis
+    // and got nothing; sluice never waits, so it counts each such span of
+    // idleness (polls finding no record and no batch open).
+    void count_idle(bool got_records, int64_t now_us) {
+        if (got_records || (_batch && _batch->size() > 0)) {
+            _idle_since_us = 0;
+        } else if (_idle_since_us == 0) {
+            _idle_since_us = now_us;
+        } else if (now_us - _idle_since_us >= _opts.batch_duration_ms * 1000) {
+            _counters.add(_shard.id(), kafka_counter::source_empty_count);
+            _idle_since_us = now_us;
+        }
     }
 
     void open_batch() {
@@ -285,7 +303,9 @@ private:
             _committed[tp] = off;
         }
         if (list->cnt == 0) return;
+        const int64_t t0 = monotonic_us();
         rd_kafka_resp_err_t err = rd_kafka_commit(_rk.get(), list.get(), async ? 1 : 0);
+        _commit_timer.add(_counters, _shard.id(), kafka_counter::source_commit_timer, monotonic_us() - t0);
         if (err) on_commit_error(err);
     }
 
@@ -373,6 +393,8 @@ private:
     offset_map _batch_offsets;
     uint64_t _generation = 0, _batch_generation = 0;
     offset_map _durable, _committed;
+    MsTimer _get_timer, _commit_timer;
+    int64_t _idle_since_us = 0;
 };
 
 }  // namespace
@@ -382,6 +404,7 @@ ComponentDescriptor kafka_source_descriptor() {
     d.kind = ComponentKind::source;
     d.type = "kafka";
     d.aliases = {"org.apache.flume.source.kafka.KafkaSource"};
+    d.extra_counters = kafka_source_counters;
     d.description =
         "Consumes Kafka topics (librdkafka), one consumer per shard in one consumer group. Offsets are committed only "
         "after the events are durable in the channels (at-least-once).";

@@ -81,6 +81,15 @@ protected:
         return std::set<std::string>(b.begin(), b.end()).size();
     }
 
+    // A counter of the summary the agent prints at stop ("SOURCE.r1: A=1 B=2"), or -1.
+    static long long summary_counter(const std::string& err, const std::string& component, const std::string& name) {
+        size_t line = err.rfind(component + ": ");
+        if (line == std::string::npos) return -1;
+        std::string text = err.substr(line, err.find('\n', line) - line);
+        size_t at = text.find(" " + name + "=");
+        return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + name.size() + 2);
+    }
+
     temp_dir _dir;
     mock_kafka _kafka;
     agent_process _a, _b;
@@ -109,6 +118,15 @@ TEST_F(kafka_test, source_delivers_every_record_with_flume_headers_and_commits_o
     // Every offset is committed once the events are in the channel.
     EXPECT_TRUE(poll_until([&] { return _kafka.committed_total("g1", "in", partitions) == 500; }, seconds(15)))
         << _kafka.committed_total("g1", "in", partitions);
+    // Flume's Kafka source counters: idle for over two batchDurationMillis
+    // (1 s), each shard counts its empty spans; the summary at stop lists
+    // the non-zero counters.
+    std::this_thread::sleep_for(milliseconds(2500));
+    exit_result r = _a.stop();
+    ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+    EXPECT_GE(summary_counter(r.err, "SOURCE.r1", "KafkaEmptyCount"), 2) << tail(r.err);
+    EXPECT_GE(summary_counter(r.err, "SOURCE.r1", "KafkaEventGetTimer"), 0) << tail(r.err);
+    EXPECT_GE(summary_counter(r.err, "SOURCE.r1", "KafkaCommitTimer"), 0) << tail(r.err);
 }
 
 TEST_F(kafka_test, records_produced_with_kcat_reach_the_agent) {
@@ -349,6 +367,9 @@ TEST_F(kafka_test, sink_retries_on_broker_errors_and_drops_nothing) {
     exit_result r = _a.wait(seconds(40));
     ASSERT_TRUE(r.exited && r.code == 0) << describe(r) << tail(r.err);
     EXPECT_NE(r.err.find("rolled back and retried"), std::string::npos) << tail(r.err);
+    // Flume's RollbackCount counts them (the summary at stop lists non-zero counters).
+    EXPECT_GE(summary_counter(r.err, "SINK.k1", "RollbackCount"), 1) << tail(r.err);
+    EXPECT_GE(summary_counter(r.err, "SINK.k1", "KafkaEventSendTimer"), 0) << tail(r.err);
     auto recs = _kafka.read("faulty", 1, 300);
     std::set<std::string> values;
     for (const auto& rec : recs) values.insert(rec.value);
@@ -426,6 +447,12 @@ TEST_F(kafka_test, kafka_channel_carries_events_and_headers_through_the_topic) {
     for (const auto& r : recs)
         if (r.value.find("net") != std::string::npos || r.value.find("kaf") != std::string::npos) with_body++;
     EXPECT_GE(with_body, 200u);
+    // The first puts waited for the retried produce requests: Flume's
+    // KafkaEventSendTimer on the channel is over a millisecond.
+    exit_result r = _a.stop();
+    ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+    EXPECT_GE(summary_counter(r.err, "CHANNEL.c1", "KafkaEventSendTimer"), 1) << tail(r.err);
+    EXPECT_GE(summary_counter(r.err, "CHANNEL.c1", "RollbackCount"), 0) << tail(r.err);
 }
 
 TEST_F(kafka_test, configuration_errors_name_the_key) {
