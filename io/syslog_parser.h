@@ -76,10 +76,12 @@ public:
     // Bytes of a partial line held between reads.
     size_t held_bytes() const { return _line.size(); }
     // The fast path (on by default): timestamps read through a
-    // SyslogStampCache, and feed_stream copies a read into the batch once
-    // with bodies pointing into it. Off: every stamp is read afresh and every
-    // body copied on its own. The events are the same either way
-    // (tests/io/syslog_fast_path_test.cc compares the two).
+    // SyslogStampCache; feed_stream copies a read into the batch once, with
+    // bodies and header values pointing into it (or into a block of header
+    // names and numbers written once per batch), and finds a line's end, its
+    // '\r's and its bytes >= 0x80 in one pass. Off: every stamp is read
+    // afresh and every body and value copied on its own. The events are the
+    // same either way (tests/io/syslog_fast_path_test.cc compares the two).
     void set_fast_path(bool on) { _fast = on; }
 
 private:
@@ -123,8 +125,9 @@ private:
     const EventBatch* _keys_batch = nullptr;
     uint32_t _keys_off = 0;
     bool _keys_checked = false;
-    // The read feed_stream is working on, and where it was copied into the
-    // batch (UINT32_MAX: not yet), for bodies taken by offset.
+    // The read feed_stream is working on (set at each feed call; not used
+    // after it returns), and where it was copied into the batch (UINT32_MAX:
+    // not yet), for bodies and values taken by offset.
     std::string_view _read;
     uint32_t _read_off = UINT32_MAX;
     // The last timestamp value appended in this feed call (fast path), so
