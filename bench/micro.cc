@@ -14,6 +14,10 @@
 //   WindowSlide/*      operators/window.h reduce_window_step, plain and inverse
 //   SegmentAppend/*    io/segment_log.h records appended to a mapped segment
 //                      with one fdatasync per group of bytes (io/file_channel)
+//   SyslogTcpParse/*   io/syslog_parser.h SyslogUtilsParser::feed_stream over
+//                      64 KiB reads of sluice-loadgen's syslog lines into a
+//                      fresh EventBatch per read, as io/syslog_tcp_source.cc
+//                      does (RFC 5424 or RFC 3164 headers, 10 words)
 //
 // Key draws are `w<id>` words (as sluice-loadgen makes them), uniform or
 // Zipf(1.0), from a fixed seed.
@@ -40,6 +44,7 @@
 #include "core/spsc_ring.h"
 #include "io/line_framer.h"
 #include "io/segment_log.h"
+#include "io/syslog_parser.h"
 #include "operators/aggregate.h"
 #include "operators/key_table.h"
 #include "operators/window.h"
@@ -362,6 +367,52 @@ BENCHMARK(BM_SegmentAppend)
     ->Args({100, 1 << 20})
     ->Args({1000, 1 << 20})
     ->UseRealTime();
+
+// ------------------------------------------------------------ syslog parsing
+
+// 64 KiB of syslog lines shaped as sluice-loadgen --proto syslog makes them:
+// the priority cycles through 0..191, the stamp is fixed, then 10 words.
+std::string syslog_buffer(int format) {
+    const size_t read_bytes = 64 * 1024;
+    std::mt19937_64 rng(7);
+    std::string buf, line;
+    for (unsigned i = 0;; i++) {
+        char head[96];
+        int n = format == 3164
+                    ? std::snprintf(head, sizeof head, "<%u>Jun 15 12:00:00 loadgen sluice-loadgen: ", i % 192)
+                    : std::snprintf(head, sizeof head, "<%u>1 2024-06-15T12:00:00.000Z loadgen sluice-loadgen - - - ",
+                                    i % 192);
+        line.assign(head, size_t(n));
+        for (int w = 0; w < 10; w++) {
+            if (w) line += ' ';
+            line += 'w';
+            line += std::to_string(rng() % 1000);
+        }
+        line += '\n';
+        if (buf.size() + line.size() > read_bytes) break;
+        buf += line;
+    }
+    return buf;
+}
+
+// Arg: the RFC (5424 or 3164). One iteration parses one read into a new
+// batch sized as io/syslog_tcp_source.cc sizes it.
+void BM_SyslogTcpParse(benchmark::State& state) {
+    setenv("TZ", "UTC", 1);
+    const std::string buf = syslog_buffer(int(state.range(0)));
+    const size_t lines = size_t(std::count(buf.begin(), buf.end(), '\n'));
+    SyslogUtilsParser parser(2500, parse_keep_fields("none"));
+    const int64_t now_ms = 1718452800000;
+    for (auto _ : state) {
+        auto batch = std::make_shared<EventBatch>(buf.size() / 48 + 16, buf.size() * 2 + 1024, buf.size() / 16 + 64);
+        uint32_t n = parser.feed_stream(buf, *batch, {}, now_ms);
+        if (n != lines) state.SkipWithError("wrong event count");
+        benchmark::DoNotOptimize(batch.get());
+    }
+    state.SetBytesProcessed(int64_t(state.iterations() * buf.size()));
+    state.SetItemsProcessed(int64_t(state.iterations() * lines));
+}
+BENCHMARK(BM_SyslogTcpParse)->ArgName("rfc")->Arg(5424)->Arg(3164);
 
 }  // namespace
 

@@ -44,9 +44,13 @@ private:
 class EventBatch {
 public:
     EventBatch() = default;
-    explicit EventBatch(size_t expected_events, size_t expected_bytes) {
+    // Reserves room for about this many events, arena bytes and headers (all
+    // events' headers together), so a framer that knows its read's size
+    // appends without regrowing the index; more is still accepted.
+    explicit EventBatch(size_t expected_events, size_t expected_bytes, size_t expected_headers = 0) {
         _entries.reserve(expected_events);
         _arena.reserve(expected_bytes);
+        _headers.reserve(expected_headers);
     }
 
     // Appends an event with this body and no headers; returns its index.
@@ -68,6 +72,22 @@ public:
     void add_header_at(uint32_t key_off, uint32_t key_len, uint32_t val_off, uint32_t val_len) {
         _headers.push_back({key_off, key_len, val_off, val_len});
         _entries.back().hdr_count++;
+    }
+    // The same for `n` headers at once: returns room for them (valid until
+    // the next add), which the caller fills, in order, before anything else
+    // is added. One capacity check for all of an event's headers.
+    struct HeaderAt {
+        // Left unset, so add_headers_at does not write the room twice.
+        HeaderAt() {}  // NOLINT(modernize-use-equals-default): = default would zero it in resize()
+        HeaderAt(uint32_t ko, uint32_t kl, uint32_t vo, uint32_t vl)
+            : key_off(ko), key_len(kl), val_off(vo), val_len(vl) {}
+        uint32_t key_off, key_len, val_off, val_len;
+    };
+    HeaderAt* add_headers_at(uint32_t n) {
+        size_t first = _headers.size();
+        _headers.resize(first + n);
+        _entries.back().hdr_count += n;
+        return _headers.data() + first;
     }
     // Appends a copy of `e` (headers and body).
     uint32_t add(const EventView& e);
@@ -92,9 +112,7 @@ private:
         uint32_t body_off, body_len;
         uint32_t hdr_begin, hdr_count;
     };
-    struct header_entry {
-        uint32_t key_off, key_len, val_off, val_len;
-    };
+    using header_entry = HeaderAt;
     uint32_t put_bytes(std::string_view s);
 
     std::string _arena;

@@ -4,7 +4,12 @@
 
 #include <time.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -13,12 +18,18 @@ namespace sluice {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // Java's \s without UNICODE_CHARACTER_CLASS.
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 // Java's \w.
-bool is_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_host_char(char c) { return is_word(c) || c == '.' || c == '@' || c == '-'; }
+constexpr bool is_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+constexpr bool is_host_char(char c) { return is_word(c) || c == '.' || c == '@' || c == '-'; }
+// is_host_char as a table: the host scan runs once per line.
+constexpr auto host_char_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; c++) t[size_t(c)] = is_host_char(char(c));
+    return t;
+}();
 
 int64_t digits(std::string_view s, size_t pos, size_t n) {
     int64_t v = 0;
@@ -153,6 +164,8 @@ bool has_line_terminator(std::string_view s) {
     return false;
 }
 
+}  // namespace
+
 // What a pattern captured.
 struct syslog_match {
     std::string_view priority, version, stamp, host, message;
@@ -160,20 +173,68 @@ struct syslog_match {
     bool has_stamp = false, has_host = false;
     bool stamp_ok = false;
     int64_t stamp_ms = 0;
+    // The decimal text of stamp_ms when a SyslogStampCache made it (else 0).
+    // Not zeroed: only the first stamp_text_len bytes are ever read.
+    uint8_t stamp_text_len = 0;
+    char stamp_text[24];
+
+    // Forgets an attempt (the matchers fill one match in place rather than
+    // copying a struct per alternative tried).
+    // Each view is reset on its own: a chained assignment made GCC reload a
+    // just-stored view as one 16-byte value, which stalls store forwarding.
+    void clear() {
+        version = {};
+        stamp = {};
+        host = {};
+        message = {};
+        has_version = has_stamp = has_host = stamp_ok = false;
+        stamp_ms = 0;
+        stamp_text_len = 0;
+    }
 };
+
+namespace {
+
+// Writes `text` as m's stamp text.
+void set_stamp_text(syslog_match& m, const char (&text)[24], size_t len) {
+    memcpy(m.stamp_text, text, sizeof(text));  // a fixed size: no variable-length copy
+    m.stamp_text_len = uint8_t(len);
+}
 
 // Host `[\w][\w.@-]*` followed by \s: returns the position of the \s, or npos.
 size_t match_host(std::string_view s, size_t p) {
     if (p >= s.size() || !is_word(s[p])) return std::string_view::npos;
     size_t e = p + 1;
-    while (e < s.size() && is_host_char(s[e])) e++;
+    while (e < s.size() && host_char_table[static_cast<unsigned char>(s[e])]) e++;
     if (e >= s.size() || !is_space(s[e])) return std::string_view::npos;
     return e;
 }
 
-// RFC 5424 timestamp at p; returns the end, or npos. Fills the time.
-size_t match_5424_stamp(std::string_view s, size_t p, syslog_match& m) {
-    if (!(all_digits(s, p, 4) && p + 19 <= s.size() && s[p + 4] == '-' && all_digits(s, p + 5, 2) &&
+// a[0, 19) == b[0, 19), in three 8-byte compares (memcmp is a call here).
+bool same_19_bytes(const char* a, const char* b) {
+    uint64_t a0, a1, a2, b0, b1, b2;
+    memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&a2, a + 11, 8);
+    memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8), memcpy(&b2, b + 11, 8);
+    return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
+}
+
+// a[0, n) == b[0, n) for 8 <= n <= 16 (an RFC 3164 stamp has 14 to 16
+// bytes): the first and the last 8 bytes.
+bool same_14_to_16_bytes(const char* a, const char* b, size_t n) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8), memcpy(&a1, a + n - 8, 8);
+    memcpy(&b0, b, 8), memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+// RFC 5424 timestamp at p; returns the end, or npos. Fills the time, through
+// `cache` when given (the date-time text equal to the cached one is known to
+// have the right shape; an equal zone too gives the cached epoch second).
+size_t match_5424_stamp(std::string_view s, size_t p, syslog_match& m, SyslogStampCache* cache) {
+    const bool same_datetime =
+        cache && cache->valid_5424 && p + 19 <= s.size() && same_19_bytes(s.data() + p, cache->datetime);
+    if (!same_datetime &&
+        !(all_digits(s, p, 4) && p + 19 <= s.size() && s[p + 4] == '-' && all_digits(s, p + 5, 2) &&
           s[p + 7] == '-' && all_digits(s, p + 8, 2) && s[p + 10] == 'T' && all_digits(s, p + 11, 2) &&
           s[p + 13] == ':' && all_digits(s, p + 14, 2) && s[p + 16] == ':' && all_digits(s, p + 17, 2)))
         return std::string_view::npos;
@@ -190,6 +251,7 @@ size_t match_5424_stamp(std::string_view s, size_t p, syslog_match& m) {
     }
     bool zoned = false;
     int64_t offset = 0;
+    const size_t zone_begin = e;
     if (e < s.size() && s[e] == 'Z') {
         zoned = true;
         e++;
@@ -202,13 +264,48 @@ size_t match_5424_stamp(std::string_view s, size_t p, syslog_match& m) {
     m.stamp = s.substr(p, e - p);
     m.has_stamp = true;
     m.stamp_ok = true;
-    m.stamp_ms = syslog_civil_to_ms(digits(s, p, 4), digits(s, p + 5, 2), digits(s, p + 8, 2), digits(s, p + 11, 2),
-                                    digits(s, p + 14, 2), digits(s, p + 17, 2), millis, !zoned, offset);
+    if (!cache) {
+        m.stamp_ms = syslog_civil_to_ms(digits(s, p, 4), digits(s, p + 5, 2), digits(s, p + 8, 2),
+                                        digits(s, p + 11, 2), digits(s, p + 14, 2), digits(s, p + 17, 2), millis,
+                                        !zoned, offset);
+        return e;
+    }
+    const std::string_view zone = s.substr(zone_begin, e - zone_begin);
+    bool same_zone = zone.size() == cache->zone_len;
+    for (size_t i = 0; same_zone && i < zone.size(); i++) same_zone = zone[i] == cache->zone[i];  // 0, 1 or 6 bytes
+    if (!same_datetime || !same_zone) {
+        // syslog_civil_to_ms adds the millis last: the second is exact.
+        int64_t second_ms = syslog_civil_to_ms(digits(s, p, 4), digits(s, p + 5, 2), digits(s, p + 8, 2),
+                                               digits(s, p + 11, 2), digits(s, p + 14, 2), digits(s, p + 17, 2), 0,
+                                               !zoned, offset);
+        memcpy(cache->datetime, s.data() + p, sizeof(cache->datetime));
+        memcpy(cache->zone, zone.data(), zone.size());
+        cache->zone_len = uint8_t(zone.size());
+        cache->seconds = second_ms / 1000;
+        char buf[24];
+        std::string_view text = int_text(cache->seconds, buf);
+        memcpy(cache->seconds_text, text.data(), text.size());
+        cache->seconds_text_len = uint8_t(text.size());
+        cache->valid_5424 = true;
+    }
+    m.stamp_ms = cache->seconds * 1000 + millis;
+    if (cache->seconds > 0) {
+        // seconds * 1000 + millis (0..999) in decimal: the second's digits, then 3.
+        static_assert(sizeof(m.stamp_text) >= sizeof(cache->seconds_text) + 3);
+        memcpy(m.stamp_text, cache->seconds_text, sizeof(cache->seconds_text));  // fixed size, as above
+        char* d = m.stamp_text + cache->seconds_text_len;
+        d[0] = char('0' + millis / 100);
+        d[1] = char('0' + millis / 10 % 10);
+        d[2] = char('0' + millis % 10);
+        m.stamp_text_len = uint8_t(cache->seconds_text_len + 3);
+    }
     return e;
 }
 
 // The rest of the line after `<pri>` against SyslogUtils' RFC 5424 pattern.
-bool match_5424(std::string_view s, size_t p0, syslog_match& m) {
+// plain: the caller knows the line holds no '\r' and no byte >= 0x80, so no
+// line terminator either (the check is skipped).
+bool match_5424(std::string_view s, size_t p0, syslog_match& m, SyslogStampCache* cache, bool plain) {
     // (\d?)\s? in the regex's backtracking order.
     for (int combo = 0; combo < 4; combo++) {
         bool take_digit = combo < 2, take_space = combo % 2 == 0;
@@ -221,10 +318,11 @@ bool match_5424(std::string_view s, size_t p0, syslog_match& m) {
             if (p >= s.size() || !is_space(s[p])) continue;
             p++;
         }
-        syslog_match t;
+        syslog_match& t = m;
+        t.clear();
         t.version = s.substr(p0, take_digit ? 1 : 0);
         t.has_version = true;
-        size_t e = match_5424_stamp(s, p, t);
+        size_t e = match_5424_stamp(s, p, t, cache);
         if (e == std::string_view::npos) {
             if (p < s.size() && s[p] == '-') e = p + 1;
             else continue;
@@ -246,16 +344,16 @@ bool match_5424(std::string_view s, size_t p0, syslog_match& m) {
             t.has_host = true;
         }
         std::string_view message = s.substr(he + 1);
-        if (has_line_terminator(message)) return false;  // no split makes `.*` take it
+        if (!plain && has_line_terminator(message)) return false;  // no split makes `.*` take it
         t.message = message;
-        m = t;
         return true;
     }
     return false;
 }
 
 // The rest after `<pri>` against the RFC 3164 pattern.
-bool match_3164(std::string_view s, size_t p0, int64_t year, int64_t now_ms, syslog_match& m) {
+bool match_3164(std::string_view s, size_t p0, int64_t year, int64_t now_ms, syslog_match& m,
+                SyslogStampCache* cache, bool plain) {
     for (int combo = 0; combo < 4; combo++) {
         bool take_digit = combo < 2, take_space = combo % 2 == 0;
         size_t p = p0;
@@ -289,20 +387,40 @@ bool match_3164(std::string_view s, size_t p0, int64_t year, int64_t now_ms, sys
         size_t he = match_host(s, e + 1);
         if (he == std::string_view::npos) continue;
         std::string_view message = s.substr(he + 1);
-        if (has_line_terminator(message)) return false;
-        syslog_match t;
+        if (!plain && has_line_terminator(message)) return false;
+        syslog_match& t = m;
+        t.clear();
         t.version = take_digit ? s.substr(p0, 1) : std::string_view();
         t.has_version = take_digit;
         t.stamp = s.substr(p, e - p);
         t.has_stamp = true;
         int64_t ms = 0;
-        t.stamp_ok = rfc3164_ms(month_of(s.substr(p, 3), false), digits(s, dq, nd), digits(s, q, 2),
-                                digits(s, q + 3, 2), digits(s, q + 6, 2), year, now_ms, &ms);
+        if (cache && cache->valid_3164 && cache->now_3164 == now_ms && t.stamp.size() == cache->stamp_3164_len &&
+            same_14_to_16_bytes(t.stamp.data(), cache->stamp_3164, t.stamp.size())) {
+            t.stamp_ok = cache->ok_3164;
+            ms = cache->ms_3164;
+        } else {
+            t.stamp_ok = rfc3164_ms(month_of(s.substr(p, 3), false), digits(s, dq, nd), digits(s, q, 2),
+                                    digits(s, q + 3, 2), digits(s, q + 6, 2), year, now_ms, &ms);
+            if (cache && t.stamp.size() <= sizeof(cache->stamp_3164)) {
+                memcpy(cache->stamp_3164, t.stamp.data(), t.stamp.size());
+                cache->stamp_3164_len = uint8_t(t.stamp.size());
+                cache->now_3164 = now_ms;
+                cache->ok_3164 = t.stamp_ok;
+                cache->ms_3164 = ms;
+                char buf[24];
+                std::string_view text = int_text(ms, buf);
+                memcpy(cache->ms_3164_text, text.data(), text.size());
+                cache->ms_3164_text_len = uint8_t(text.size());
+                cache->valid_3164 = true;
+            }
+        }
         t.stamp_ms = ms;
+        if (cache && cache->valid_3164 && t.stamp_ok && cache->ms_3164 == ms)
+            set_stamp_text(t, cache->ms_3164_text, cache->ms_3164_text_len);
         t.host = s.substr(e + 1, he - e - 1);
         t.has_host = true;
         t.message = message;
-        m = t;
         return true;
     }
     return false;
@@ -375,7 +493,7 @@ SyslogKeepFields parse_keep_fields(std::string_view value) {
 }
 
 bool SyslogUtilsParser::build(std::string_view line, bool bad, bool incomplete, std::string_view prio,
-                              EventBatch& out, std::span<const Header> extra, int64_t now_ms) {
+                              EventBatch& out, std::span<const Header> extra, int64_t now_ms, bool plain) {
     int64_t facility = 0, severity = 0;
     syslog_match m;
     bool matched = false;
@@ -386,73 +504,224 @@ bool SyslogUtilsParser::build(std::string_view line, bool bad, bool incomplete, 
         severity = pri % 8;
         size_t p0 = prio.size() + 2;  // '<' digits '>'
         if (p0 <= line.size() && line[p0 - 1] == '>') {
-            matched = match_5424(line, p0, m);
+            SyslogStampCache* cache = _fast ? &_stamps : nullptr;
+            matched = match_5424(line, p0, m, cache, plain);
             if (!matched) {
                 int64_t now_s = now_ms / 1000;
                 if (now_s != _year_for_s) {
                     _year_for_s = now_s;
                     _year = local_year(now_ms);
                 }
-                matched = match_3164(line, p0, _year, now_ms, m);
+                matched = match_3164(line, p0, _year, now_ms, m, cache, plain);
             }
         }
         if (matched) {
-            _priority.assign(prio);
-            _version.assign(m.version);
+            // prio holds 1-3 digits (scan_prio), a version at most one.
+            memcpy(_priority, prio.data(), prio.size());
+            _priority_len = uint8_t(prio.size());
+            if (!m.version.empty()) _version[0] = m.version[0];
+            _version_len = uint8_t(m.version.size());
         }
     }
-    std::string_view body = line;
-    if (!_keep.all && matched && !m.message.empty())
-        body = keep_body(_keep, m.message, _priority, _version, m.stamp, m.has_host ? m.host : "-", _scratch);
-    out.add(body);
-    // Header names once per batch, this event's values in one append.
-    static constexpr std::string_view keys = "FacilitySeveritypriorityversiontimestamphostflume.syslog.status";
-    uint32_t arena_end = out.append_bytes({});
-    if (_keys_batch != &out || size_t(_keys_off) + keys.size() > arena_end ||
-        memcmp(out.arena_data() + _keys_off, keys.data(), keys.size()) != 0) {
-        _keys_off = out.append_bytes(keys);
-        _keys_batch = &out;
-    }
-    char values[160];
-    size_t vlen = 0;
-    uint32_t voff[8], vsize[8];
-    int nv = 0;
-    auto put = [&](std::string_view v) {
-        if (vlen + v.size() > sizeof(values)) return false;
-        if (!v.empty()) memcpy(values + vlen, v.data(), v.size());
-        voff[nv] = uint32_t(vlen);
-        vsize[nv++] = uint32_t(v.size());
-        vlen += v.size();
-        return true;
-    };
-    char buf[24];
-    bool fits = put(int_text(facility, buf)) && put(int_text(severity, buf)) && put(_priority) && put(_version) &&
-                put(matched && m.has_stamp && m.stamp_ok ? int_text(m.stamp_ms, buf) : std::string_view()) &&
-                put(matched && m.has_host ? m.host : std::string_view()) &&
-                put(bad ? syslog_invalid : incomplete ? syslog_incomplete : std::string_view());
-    if (fits) {
-        uint32_t base = out.append_bytes(std::string_view(values, vlen));
-        const uint32_t k = _keys_off;
-        out.add_header_at(k + 0, 8, base + voff[0], vsize[0]);   // Facility
-        out.add_header_at(k + 8, 8, base + voff[1], vsize[1]);   // Severity
-        if (vsize[2]) out.add_header_at(k + 16, 8, base + voff[2], vsize[2]);  // priority
-        if (vsize[3]) out.add_header_at(k + 24, 7, base + voff[3], vsize[3]);  // version
-        if (vsize[4]) out.add_header_at(k + 31, 9, base + voff[4], vsize[4]);  // timestamp
-        if (matched && m.has_host) out.add_header_at(k + 40, 4, base + voff[5], vsize[5]);  // host
-        if (vsize[6]) out.add_header_at(k + 44, 19, base + voff[6], vsize[6]);  // flume.syslog.status
-    } else {
-        // Long values (a long host): the plain path.
-        out.add_header("Facility", int_text(facility, buf));
-        out.add_header("Severity", int_text(severity, buf));
-        if (!_priority.empty()) out.add_header("priority", _priority);
-        if (!_version.empty()) out.add_header("version", _version);
-        if (matched && m.has_stamp && m.stamp_ok) out.add_header("timestamp", int_text(m.stamp_ms, buf));
-        if (matched && m.has_host) out.add_header("host", m.host);
-        if (bad) out.add_header(syslog_status_header, syslog_invalid);
-        else if (incomplete) out.add_header(syslog_status_header, syslog_incomplete);
-    }
-    for (const auto& h : extra) out.add_header(h.key, h.value);
+    emit(line, bad, incomplete, matched, prio, facility, severity, m, out, extra);
     return true;
+}
+
+inline uint32_t SyslogUtilsParser::read_offset(std::string_view v, EventBatch& out) {
+    const auto at = reinterpret_cast<uintptr_t>(v.data()), read = reinterpret_cast<uintptr_t>(_read.data());
+    if (!_fast || v.empty() || at < read || at + v.size() > read + _read.size()) return UINT32_MAX;
+    // The read's bytes go into the batch once; its lines' bodies and header
+    // values point there.
+    if (_read_off == UINT32_MAX) _read_off = out.append_bytes(_read);
+    return _read_off + uint32_t(at - read);
+}
+
+void SyslogUtilsParser::add_body(std::string_view body, EventBatch& out) {
+    if (uint32_t off = read_offset(body, out); off != UINT32_MAX) out.add_at(off, uint32_t(body.size()));
+    else out.add(body);
+}
+
+namespace {
+
+// What SyslogUtilsParser writes into a batch once per feed call (checked by
+// content before reuse): the header names, the status values, and the
+// decimal numbers 0..124 (every Facility and Severity a 3-digit priority can
+// give) for values by offset.
+constexpr std::string_view header_keys = "FacilitySeveritypriorityversiontimestamphostflume.syslog.status";
+constexpr size_t status_off = header_keys.size();  // "Invalid" then "Incomplete"
+constexpr size_t numbers_off = status_off + syslog_invalid.size() + syslog_incomplete.size();
+constexpr int64_t max_number = 124;
+constexpr auto keys_block = [] {
+    std::array<char, numbers_off + 10 + 90 * 2 + 25 * 3> b{};
+    size_t i = 0;
+    for (char c : header_keys) b[i++] = c;
+    for (char c : syslog_invalid) b[i++] = c;
+    for (char c : syslog_incomplete) b[i++] = c;
+    for (int n = 0; n <= max_number; n++) {
+        if (n >= 100) b[i++] = char('0' + n / 100);
+        if (n >= 10) b[i++] = char('0' + n / 10 % 10);
+        b[i++] = char('0' + n % 10);
+    }
+    return b;
+}();
+// Where the decimal text of n (0..max_number) starts in keys_block.
+uint32_t number_off(int64_t n) {
+    return uint32_t(numbers_off + (n < 10 ? n : n < 100 ? 10 + 2 * (n - 10) : 190 + 3 * (n - 100)));
+}
+
+}  // namespace
+
+void SyslogUtilsParser::emit(std::string_view line, bool bad, bool incomplete, bool matched, std::string_view prio,
+                             int64_t facility, int64_t severity, const syslog_match& m, EventBatch& out,
+                             std::span<const Header> extra) {
+    // A matched line's priority and version are its own (the kept ones were
+    // just set to them): views into the line, which may lie in the batch.
+    const std::string_view priority = matched ? prio : std::string_view(_priority, _priority_len);
+    const std::string_view version = matched ? m.version : std::string_view(_version, _version_len);
+    std::string_view body = line;
+    if (!_keep.all && matched && !m.message.empty()) {
+        body = m.message;
+        if (_keep.priority || _keep.version || _keep.timestamp || _keep.hostname)
+            body = keep_body(_keep, m.message, priority, version, m.stamp, m.has_host ? m.host : "-", _scratch);
+    }
+    add_body(body, out);
+    const std::string_view keys(keys_block.data(), keys_block.size());
+    if (!_keys_checked) {
+        uint32_t arena_end = out.append_bytes({});
+        if (_keys_batch != &out || size_t(_keys_off) + keys.size() > arena_end ||
+            memcmp(out.arena_data() + _keys_off, keys.data(), keys.size()) != 0) {
+            _keys_off = out.append_bytes(keys);
+            _keys_batch = &out;
+        }
+        _keys_checked = true;
+        _last_stamp_valid = false;
+    }
+    char buf[24];
+    const bool has_stamp = matched && m.has_stamp && m.stamp_ok;
+    std::string_view stamp_text;
+    if (has_stamp)
+        stamp_text = m.stamp_text_len ? std::string_view(m.stamp_text, m.stamp_text_len) : int_text(m.stamp_ms, buf);
+    // Facility and Severity (0..124 and 0..7: a priority has at most 3
+    // digits) are in the keys block; their text is only made for the
+    // general path.
+    char fbuf[24], sbuf[24];
+    auto number = [&](int64_t n, char (&b)[24]) {
+        return _fast && n <= max_number
+                   ? std::string_view(keys_block.data() + number_off(n), n < 10 ? 1 : n < 100 ? 2 : 3)
+                   : int_text(n, b);
+    };
+    // Values in order: Facility, Severity, priority, version, timestamp, host, status.
+    const std::string_view v[7] = {number(facility, fbuf),
+                                   number(severity, sbuf),
+                                   priority,
+                                   version,
+                                   stamp_text,
+                                   matched && m.has_host ? m.host : std::string_view(),
+                                   bad ? syslog_invalid : incomplete ? syslog_incomplete : std::string_view()};
+    if (v[5].size() > 80) {
+        // A long host: the plain path.
+        out.add_header("Facility", v[0]);
+        out.add_header("Severity", v[1]);
+        if (!priority.empty()) out.add_header("priority", priority);
+        if (!version.empty()) out.add_header("version", version);
+        if (has_stamp) out.add_header("timestamp", stamp_text);
+        out.add_header("host", v[5]);
+        if (!v[6].empty()) out.add_header(syslog_status_header, v[6]);
+        for (const auto& h : extra) out.add_header(h.key, h.value);
+        return;
+    }
+    // Each value's offset in the batch: already there (fast path: in the
+    // read, in the keys block, or the previous event's timestamp), or copied
+    // with the others in one append (at most 3+1+3+1+20+80+10 bytes).
+    uint32_t off[7];
+    char values[160];
+    uint32_t in_values = 0;  // bit i: off[i] is relative to `values`
+    size_t vlen = 0;
+    const uint32_t k = _keys_off;
+    for (int i = 0; i < 7; i++) {
+        off[i] = 0;
+        if (v[i].empty()) continue;
+        if (_fast) {
+            if (i < 2 && (i == 0 ? facility : severity) <= max_number) {
+                off[i] = k + number_off(i == 0 ? facility : severity);
+                continue;
+            }
+            if (i == 6) {
+                off[i] = k + uint32_t(bad ? status_off : status_off + syslog_invalid.size());
+                continue;
+            }
+            if (i == 4 && _last_stamp_valid && m.stamp_ms == _last_stamp_ms) {  // same value, same text
+                off[i] = _last_stamp_off;
+                continue;
+            }
+            if (uint32_t r = read_offset(v[i], out); r != UINT32_MAX) {
+                off[i] = r;
+                continue;
+            }
+        }
+        memcpy(values + vlen, v[i].data(), v[i].size());
+        off[i] = uint32_t(vlen);
+        in_values |= 1u << i;
+        vlen += v[i].size();
+    }
+    if (vlen) {
+        const uint32_t base = out.append_bytes(std::string_view(values, vlen));
+        for (int i = 0; i < 7; i++)
+            if (in_values & (1u << i)) off[i] += base;
+        if (_fast && (in_values & (1u << 4))) {
+            _last_stamp_valid = true;
+            _last_stamp_ms = m.stamp_ms;
+            _last_stamp_off = off[4];
+        }
+    }
+    // Facility and Severity always; the others when they have a value.
+    const bool host = matched && m.has_host;
+    const uint32_t n = 2 + !v[2].empty() + !v[3].empty() + !v[4].empty() + host + !v[6].empty();
+    EventBatch::HeaderAt* h = out.add_headers_at(n);
+    auto set = [&](uint32_t key_off, uint32_t key_len, int value) {
+        *h++ = {k + key_off, key_len, off[value], uint32_t(v[value].size())};
+    };
+    set(0, 8, 0);                    // Facility
+    set(8, 8, 1);                    // Severity
+    if (!v[2].empty()) set(16, 8, 2);   // priority
+    if (!v[3].empty()) set(24, 7, 3);   // version
+    if (!v[4].empty()) set(31, 9, 4);   // timestamp
+    if (host) set(40, 4, 5);            // host
+    if (!v[6].empty()) set(44, 19, 6);  // flume.syslog.status
+    for (const auto& e : extra) out.add_header(e.key, e.value);
+}
+
+// The first '\n' in p[from, limit), or npos. *plain: the bytes from `from`
+// up to it hold no '\r' and none >= 0x80 (so no line terminator Java's `.`
+// refuses). One pass, 16 bytes at a time where SSE2 is there.
+static size_t find_line_end(const char* p, size_t from, size_t limit, bool* plain) {
+    size_t i = from;
+    bool special = false;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; i + 16 <= limit; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        const unsigned at_nl = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+        // The top bit of (byte == '\r' ? 0xFF : byte): a '\r' or a byte >= 0x80.
+        const unsigned odd = unsigned(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), v)));
+        if (at_nl != 0) {
+            const unsigned k = unsigned(__builtin_ctz(at_nl));
+            *plain = !special && (odd & ((1u << k) - 1)) == 0;
+            return i + k;
+        }
+        special |= odd != 0;
+    }
+#endif
+    for (; i < limit; i++) {
+        const unsigned char c = static_cast<unsigned char>(p[i]);
+        if (c == '\n') {
+            *plain = !special;
+            return i;
+        }
+        special |= c == '\r' || c >= 0x80;
+    }
+    *plain = false;
+    return std::string_view::npos;
 }
 
 // The PRIO phase of a line starting at data[s] (a byte other than '\n').
@@ -538,6 +807,9 @@ size_t SyslogUtilsParser::continue_line(std::string_view data, EventBatch& out, 
 
 uint32_t SyslogUtilsParser::feed_stream(std::string_view data, EventBatch& out, std::span<const Header> extra,
                                         int64_t now_ms) {
+    _keys_checked = false;
+    _read = data;
+    _read_off = UINT32_MAX;
     uint32_t events = 0;
     size_t i = 0;
     if (_mode != mode::start) i = continue_line(data, out, extra, now_ms, events);
@@ -562,10 +834,15 @@ uint32_t SyslogUtilsParser::feed_stream(std::string_view data, EventBatch& out, 
         }
         // DATA: the line ends at '\n' before it holds max_size bytes.
         size_t limit = std::min(n, s + _max_size);
-        const void* nl = ds < limit ? memchr(data.data() + ds, '\n', limit - ds) : nullptr;
-        if (nl) {
-            size_t j = size_t(static_cast<const char*>(nl) - data.data());
-            if (build(data.substr(s, j - s), bad, false, prio, out, extra, now_ms)) events++;
+        bool plain = false;
+        size_t j = std::string_view::npos;
+        if (_fast) {
+            j = ds < limit ? find_line_end(data.data(), ds, limit, &plain) : std::string_view::npos;
+        } else if (const void* nl = ds < limit ? memchr(data.data() + ds, '\n', limit - ds) : nullptr) {
+            j = size_t(static_cast<const char*>(nl) - data.data());
+        }
+        if (j != std::string_view::npos) {
+            if (build(data.substr(s, j - s), bad, false, prio, out, extra, now_ms, plain)) events++;
             i = j + 1;
         } else if (s + _max_size <= n) {
             if (build(data.substr(s, _max_size), bad, true, prio, out, extra, now_ms)) events++;
@@ -584,6 +861,8 @@ uint32_t SyslogUtilsParser::feed_stream(std::string_view data, EventBatch& out, 
 
 bool SyslogUtilsParser::feed_datagram(std::string_view data, EventBatch& out, std::span<const Header> extra,
                                       int64_t now_ms) {
+    _keys_checked = false;
+    _read = {};  // one event: its body is copied
     size_t i = 0;
     while (i < data.size() && data[i] == '\n') i++;
     if (i == data.size()) return false;  // nothing but newlines: no priority

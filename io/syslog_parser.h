@@ -34,6 +34,32 @@ inline constexpr std::string_view syslog_incomplete = "Incomplete";
 int64_t syslog_civil_to_ms(int64_t year, int64_t month, int64_t day, int64_t hour, int64_t minute, int64_t second,
                            int64_t millis, bool local_zone, int64_t utc_offset_s = 0);
 
+struct syslog_match;  // what a pattern captured (syslog_parser.cc)
+
+// The last timestamp a SyslogUtilsParser read, so that the lines of one
+// second skip the date arithmetic and the decimal formatting of the
+// `timestamp` header. A cache only: a hit gives exactly what reading the
+// stamp again would (the process's time zone is taken as fixed).
+struct SyslogStampCache {
+    // RFC 5424: "YYYY-MM-DDTHH:MM:SS" and the zone as written ("", "Z" or
+    // "+HH:MM") whose epoch second is `seconds`; `seconds_text` its decimal
+    // text when seconds > 0 (then the header is that text and 3 ms digits).
+    bool valid_5424 = false;
+    char datetime[19] = {};
+    char zone[6] = {};
+    uint8_t zone_len = 0;
+    uint8_t seconds_text_len = 0;
+    int64_t seconds = 0;
+    char seconds_text[20] = {};
+    // RFC 3164: the stamp as written ("Mmm dd HH:MM:SS", at most 16 bytes)
+    // read at now_3164: whether it could be read, its epoch ms and their text.
+    bool valid_3164 = false, ok_3164 = false;
+    uint8_t stamp_3164_len = 0, ms_3164_text_len = 0;
+    char stamp_3164[16] = {};
+    int64_t now_3164 = 0, ms_3164 = 0;
+    char ms_3164_text[24] = {};
+};
+
 // SyslogUtils: one per TCP connection, one per UDP socket. Shard thread only.
 class SyslogUtilsParser {
 public:
@@ -49,31 +75,67 @@ public:
     bool feed_datagram(std::string_view data, EventBatch& out, std::span<const Header> extra, int64_t now_ms);
     // Bytes of a partial line held between reads.
     size_t held_bytes() const { return _line.size(); }
+    // The fast path (on by default): timestamps read through a
+    // SyslogStampCache; feed_stream copies a read into the batch once, with
+    // bodies and header values pointing into it (or into a block of header
+    // names and numbers written once per batch), and finds a line's end, its
+    // '\r's and its bytes >= 0x80 in one pass. Off: every stamp is read
+    // afresh and every body and value copied on its own. The events are the
+    // same either way (tests/io/syslog_fast_path_test.cc compares the two).
+    void set_fast_path(bool on) { _fast = on; }
 
 private:
     enum class mode : uint8_t { start, prio, data };
     // The line is complete (or cut): make its event. False: unreadable priority.
+    // plain: the line is known to hold no '\r' and no byte >= 0x80.
     bool build(std::string_view line, bool bad, bool incomplete, std::string_view prio, EventBatch& out,
-               std::span<const Header> extra, int64_t now_ms);
+               std::span<const Header> extra, int64_t now_ms, bool plain = false);
     // Continues a line held in _line with bytes from data; returns bytes used.
     size_t continue_line(std::string_view data, EventBatch& out, std::span<const Header> extra, int64_t now_ms,
                          uint32_t& events);
 
+    // The header values and body of a built line, appended to `out`.
+    void emit(std::string_view line, bool bad, bool incomplete, bool matched, std::string_view prio,
+              int64_t facility, int64_t severity, const syslog_match& m, EventBatch& out,
+              std::span<const Header> extra);
+    // Appends `body`: by offset into the read when it lies in one (fast path).
+    void add_body(std::string_view body, EventBatch& out);
+    // Fast path: the arena offset of `v` when it lies in the read feed_stream
+    // is working on (copying the read into `out` the first time), else UINT32_MAX.
+    uint32_t read_offset(std::string_view v, EventBatch& out);
+
     size_t _max_size;
     SyslogKeepFields _keep;
+    bool _fast = true;
     // Framing state of a line spanning reads.
     mode _mode = mode::start;
     bool _bad = false;
     std::string _line;
     char _prio[4] = {};
     size_t _prio_len = 0;
-    // Flume keeps these between events (docs/syslog.md §1.2, stale fields).
-    std::string _priority, _version;
+    // Flume keeps these between events (docs/syslog.md §1.2, stale fields):
+    // up to 3 priority digits, 0 or 1 version digit.
+    char _priority[3] = {};
+    char _version[1] = {};
+    uint8_t _priority_len = 0, _version_len = 0;
     std::string _scratch;
     // Where this parser last wrote its header names into a batch (checked by
-    // content before reuse: a new batch may have the old one's address).
+    // content before reuse: a new batch may have the old one's address),
+    // once per feed call (_keys_checked).
     const EventBatch* _keys_batch = nullptr;
     uint32_t _keys_off = 0;
+    bool _keys_checked = false;
+    // The read feed_stream is working on (set at each feed call; not used
+    // after it returns), and where it was copied into the batch (UINT32_MAX:
+    // not yet), for bodies and values taken by offset.
+    std::string_view _read;
+    uint32_t _read_off = UINT32_MAX;
+    // The last timestamp value appended in this feed call (fast path), so
+    // the next event with the same epoch ms (so the same text) points at it.
+    bool _last_stamp_valid = false;
+    int64_t _last_stamp_ms = 0;
+    uint32_t _last_stamp_off = 0;
+    SyslogStampCache _stamps;
     // RFC 3164's year: cached per second of now_ms.
     int64_t _year_for_s = -1;
     int64_t _year = 1970;

@@ -222,8 +222,10 @@ void SyslogConnection::on_data(std::string_view data) {
 }
 
 void SyslogConnection::parse(std::string_view data) {
-    // Headers take about as many bytes as a short line: twice the read is room enough.
-    _batch = std::make_shared<EventBatch>(data.size() / 48 + 16, data.size() * 2 + 1024);
+    // syslogtcp copies the read whole (bodies and most header values point
+    // into it), multiport copies bodies and values: twice the read is room
+    // enough. The index: six headers per line of 96 bytes or more.
+    _batch = std::make_shared<EventBatch>(data.size() / 48 + 16, data.size() * 2 + 1024, data.size() / 16 + 64);
     _batch->set_received_ms(wall_clock_ms());
     _commit_from = 0;
     if (_src._opts.multiport) {

@@ -4,6 +4,9 @@
 // stream is split in two reads; the rest is the bytes read from the socket.
 // Traps on any broken invariant:
 //   - the events of the stream do not depend on how it is split into reads;
+//   - the fast path (stamp cache, bodies and values by offset into the read)
+//     gives the same events as the general path (set_fast_path(false)), for
+//     streams and datagrams;
 //   - every event has Facility and Severity; an event with
 //     flume.syslog.status=Invalid has both 0; no body is longer than eventSize
 //     (nor than eventSize plus the kept fields with keepFields);
@@ -58,6 +61,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     b.feed_stream(text.substr(0, cut), split, {}, now_ms);
     b.feed_stream(text.substr(cut), split, {}, now_ms);
     check(same(whole, split));
+    EventBatch general;
+    sluice::SyslogUtilsParser g(event_size, keep);
+    g.set_fast_path(false);
+    g.feed_stream(text, general, {}, now_ms);
+    check(same(whole, general));
     check(a.held_bytes() == b.held_bytes());
     check(a.held_bytes() < event_size);
     for (uint32_t i = 0; i < whole.size(); i++) {
@@ -73,6 +81,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     EventBatch dg;
     bool made = u.feed_datagram(text, dg, {}, now_ms);
     check(dg.size() == (made ? 1u : 0u));
+    sluice::SyslogUtilsParser ug(65536, keep);
+    ug.set_fast_path(false);
+    EventBatch dg_general;
+    check(ug.feed_datagram(text, dg_general, {}, now_ms) == made);
+    check(same(dg, dg_general));
     if (made && (keep.all || (!keep.priority && !keep.hostname))) check(dg[0].body().size() <= text.size());
 
     for (auto cs : {sluice::syslog_charset::utf8, sluice::syslog_charset::latin1, sluice::syslog_charset::ascii}) {
