@@ -226,7 +226,7 @@ void SyslogConnection::parse(std::string_view data) {
     // into it), multiport copies bodies and values: twice the read is room
     // enough. The index: six headers per line of 96 bytes or more.
     _batch = std::make_shared<EventBatch>(data.size() / 48 + 16, data.size() * 2 + 1024, data.size() / 16 + 64);
-    _batch->set_received_ms(wall_clock_ms());
+    _batch->set_received_us(wall_clock_us());
     _commit_from = 0;
     if (_src._opts.multiport) {
         parse_multiport(data);
