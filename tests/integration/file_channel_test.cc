@@ -58,10 +58,12 @@ protected:
         return t;
     }
 
-    void start(agent_process& a, bool with_sink, const key_values& channel = {}, unsigned shards = 0) {
+    void start(agent_process& a, bool with_sink, const key_values& channel = {}, unsigned shards = 0,
+               const env_changes& env = {}) {
         agent_options o;
         o.backend = GetParam().backend;
         o.shards = shards ? shards : GetParam().shards;
+        o.env = env;
         a.start(_dir.path(), config(with_sink, channel), o);
         ASSERT_TRUE(a.wait_port(_port, seconds(20))) << "agent did not start\n" << a.stderr_text();
     }
@@ -294,12 +296,7 @@ TEST_P(file_channel_test, sigkill_at_each_step_of_a_checkpoint_loses_nothing) {
         fs::create_directories(_out);
 
         agent_process a;
-        agent_options o;
-        o.backend = GetParam().backend;
-        o.shards = GetParam().shards;
-        o.env = {{"SLUICE_CRASH_AT", point}};
-        a.start(base, config(true, {{"maxFileSize", "65536"}}), o);
-        ASSERT_TRUE(a.wait_port(_port, seconds(20))) << a.stderr_text();
+        ASSERT_NO_FATAL_FAILURE(start(a, true, {{"maxFileSize", "65536"}}, 0, {{"SLUICE_CRASH_AT", point}}));
         std::set<int> acked;
         int next = 0;
         {
