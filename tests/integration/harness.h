@@ -26,17 +26,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -326,20 +329,28 @@ private:
 
 // A loopback port that was free a moment ago (bind port 0, read it, close).
 inline int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error("socket");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) {
+    // Below the kernel's ephemeral range (32768-60999 by default): a port
+    // the kernel picked for bind(0) could be handed out again as another
+    // test's client source port before the agent binds it (tests run in
+    // parallel). Probed from a random start; bound on every address, as the
+    // monitoring server binds.
+    static std::atomic<unsigned> calls{0};
+    std::mt19937 rng(unsigned(::getpid()) * 7919u + calls++ * 104729u + unsigned(::time(nullptr)));
+    constexpr int lo = 20000, span = 12000;
+    int start = int(rng() % span);
+    for (int i = 0; i < span; i++) {
+        int port = lo + (start + i) % span;
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw std::runtime_error("socket");
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+        a.sin_port = htons(uint16_t(port));
+        bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
         ::close(fd);
-        throw std::runtime_error("bind");
+        if (ok) return port;
     }
-    socklen_t len = sizeof(a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    throw std::runtime_error("no free port in 20000-31999");
 }
 
 // Whether process `pid` holds a TCP socket listening on `port` (IPv4 or
