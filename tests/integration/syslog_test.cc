@@ -179,7 +179,8 @@ TEST_P(SyslogTest, SyslogUdpFullChannelDropsAndCounts) {
     EXPECT_TRUE(poll_until(
         [&] {
             m = metrics(_mport);
-            return has_counter(m, "EventReceivedCount", "10");
+            // Received is counted before the put: wait for both to settle.
+            return has_counter(m, "EventReceivedCount", "10") && has_counter(m, "ChannelWriteFail", "7");
         },
         seconds(10)))
         << m;
