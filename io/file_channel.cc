@@ -73,6 +73,10 @@ struct run {
     uint64_t seq;
     uint32_t count;
     int64_t time_ms;
+    // The seq after the record's last event: the same for every run cut from
+    // one record, and different for any two records (runs may only be
+    // rejoined within a record: `off` walks one record's events).
+    uint64_t record_end_seq;
 };
 
 }  // namespace
@@ -251,7 +255,7 @@ Status Chain::recover() {
                 return;
             }
             if (r.seq + r.count <= cp.low) return;
-            run rn{&seg, r.offset + record_header_size, r.seq, r.count, r.time_ms};
+            run rn{&seg, r.offset + record_header_size, r.seq, r.count, r.time_ms, r.seq + r.count};
             if (rn.seq < cp.low) {
                 uint32_t skip = uint32_t(cp.low - rn.seq);
                 bool ok = skip_events(seg.bytes(), rn.off, skip);
@@ -428,7 +432,7 @@ Status Chain::append_events(const std::vector<EventSpan>& spans, uint32_t count,
     if (!off) return off.status();
     Segment* seg = write_seg();
     write_events_record(seg->data() + off.value(), seg->header.index, _next_seq, time_ms, spans, count, uint32_t(len));
-    _queue.push_back(run{seg, off.value() + record_header_size, _next_seq, count, time_ms});
+    _queue.push_back(run{seg, off.value() + record_header_size, _next_seq, count, time_ms, _next_seq + count});
     seg->live_events += count;
     _next_seq += count;
     _write_off = align8(off.value() + len);
@@ -476,8 +480,10 @@ uint32_t Chain::take(uint32_t want, EventBatch& batch, std::vector<run>& pieces)
 void Chain::untake(std::vector<run>& pieces) {
     uint64_t n = 0;
     for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
-        // Rejoin the head run when this piece is what was cut from it.
-        if (!_queue.empty() && _queue.front().seg == it->seg && _queue.front().seq == it->seq + it->count) {
+        // Rejoin the head run when this piece is what was cut from it. A
+        // piece that was a whole record is never joined to the next record.
+        if (!_queue.empty() && _queue.front().record_end_seq == it->record_end_seq &&
+            _queue.front().seq == it->seq + it->count) {
             _queue.front().off = it->off;
             _queue.front().seq = it->seq;
             _queue.front().count += it->count;

@@ -747,6 +747,38 @@ TEST_P(file_channel_dirs_test, data_directory_made_read_only_mid_run_resumes_and
     EXPECT_LE(count_occurrences(a.stderr_text(), "cannot write a new segment"), 2u) << "logged once, not per put";
 }
 
+// Regression: a rolled-back take that held whole records was joined to the
+// record after them, so the next take walked from one record into the next
+// as if they were one, and the agent stopped on "a committed events record
+// does not decode". Each acknowledged line below is its own record; the
+// sink's disk is full, so its takes of 50 (over many records) roll back
+// until space returns; then every line is delivered once, intact.
+TEST_P(file_channel_dirs_test, takes_over_many_records_rolled_back_by_a_full_sink_disk_lose_nothing) {
+    small_tmpfs disk;
+    if (!disk.mount(_dir.file("sinkdisk"), size_t(1) << 20)) {
+        ASSERT_NE(::geteuid(), 0u) << "root, yet " << disk.error();
+        GTEST_SKIP() << "cannot fill a disk here without root: " << disk.error();
+    }
+    _sink_dir = _dir.file("sinkdisk");
+    _out = _sink_dir;
+    ASSERT_GE(disk.fill("filler", 0), 0);
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true));
+    tcp_client c(_port);
+    const int n = 300;
+    for (int k = 0; k < n; k++) {
+        ASSERT_TRUE(c.send_all("e" + std::to_string(k) + "\n"));
+        ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << "line " << k;
+    }
+    ASSERT_TRUE(poll_until([&] { return a.stderr_text().find("write to") != std::string::npos; }, seconds(10)))
+        << a.stderr_text();
+    std::this_thread::sleep_for(milliseconds(1500));  // a few more rolled-back takes
+    fs::remove(_sink_dir + "/filler");
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(n); }, seconds(30))) << a.stderr_text();
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, n));
+}
+
 // The channel's disk (a small tmpfs) fills during a run while a sink drains
 // it: puts fail with Flume's texts, the sink's takes (which need log room
 // too) are retried without a duplicate, and once space returns ingest resumes
