@@ -337,14 +337,19 @@ Status Chain::recover() {
 }
 
 Result<uint64_t> Chain::room_for(uint64_t len) {
+    auto too_big = [&](uint64_t segment_size) {
+        return Status(errc::invalid_argument, "a transaction of " + std::to_string(len) +
+                                                  " bytes does not fit in a segment of maxFileSize " +
+                                                  std::to_string(segment_size) + " [channel=" + _sh.opts.name + "]");
+    };
+    // Refused before the current segment is closed for it: a source that
+    // retries such a put in smaller pieces must not roll a segment per try.
+    if (len > _sh.opts.max_file_size - header_size) return too_big(_sh.opts.max_file_size);
     Segment* seg = write_seg();
     if (!seg || _write_off + len > seg->size()) {
         if (Status st = next_segment(); !st) return st;
         seg = write_seg();
-        if (len > seg->size() - header_size)
-            return Status(errc::invalid_argument, "a transaction of " + std::to_string(len) +
-                                                      " bytes does not fit in a segment of maxFileSize " +
-                                                      std::to_string(seg->size()) + " [channel=" + _sh.opts.name + "]");
+        if (len > seg->size() - header_size) return too_big(seg->size());  // a smaller recycled segment
     }
     uint64_t off = _write_off;
     // The log must keep ending in a zero length (a recycled segment holds old records).

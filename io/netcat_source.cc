@@ -110,7 +110,9 @@ private:
     ChannelProcessor::Progress _progress;
 
     uint32_t _span_size = 0;       // events in the put in progress
-    bool _one_at_a_time = false;   // a chunk did not fit: find the event that does not
+    // The most events the next put of this read tries: halved by each put
+    // that fails as a whole, so that the events that fit go in.
+    uint32_t _span_cap = UINT32_MAX;
     bool _waiting = false;  // on a full channel
     int64_t _wait_since_us = 0;
     int64_t _retry_us = retry_first_us;
@@ -306,6 +308,7 @@ void NetcatConnection::frame(std::string_view text) {
     _batch = std::make_shared<EventBatch>(text.size() / 64 + 16, text.size());
     _batch->set_received_us(wall_clock_us());
     _commit_from = 0;
+    _span_cap = UINT32_MAX;
     auto* batch = _batch.get();
     FrameResult fr;
     if (o.enc == encoding::utf8) {
@@ -366,21 +369,15 @@ bool NetcatConnection::commit_pending() {
         }
     } guard{this};
     while (_commit_from < _batch->size()) {
-        uint32_t n;
-        if (_progress.next_required > 0) {
-            n = _span_size;  // part-way through the required channels: same span again
-        } else {
-            // After a failure, go one event at a time until one fits again: the
-            // events before the one that does not fit are acknowledged, as
-            // Flume's per-line transactions would be.
-            n = _one_at_a_time ? 1 : std::min<uint32_t>(_batch->size() - _commit_from, proc.max_batch());
-        }
+        // Part-way through the required channels: the same span again.
+        uint32_t n = _progress.next_required > 0
+                         ? _span_size
+                         : std::min({_batch->size() - _commit_from, proc.max_batch(), _span_cap});
         _span_size = n;
         Status st = proc.put(EventSpan{_batch, _commit_from, _commit_from + n}, _progress);
         if (st) {
             _progress.reset();
             _commit_from += n;
-            _one_at_a_time = false;
             _waiting = false;
             _retry_us = retry_first_us;
             _src._counters.add(shard, source_counter::event_accepted, n);
@@ -391,8 +388,12 @@ bool NetcatConnection::commit_pending() {
             }
             continue;
         }
-        if (st.code() == errc::channel_full && n > 1 && _progress.next_required == 0) {
-            _one_at_a_time = true;
+        // A span that failed as a whole (a full channel, or a put bigger
+        // than a durable channel's segment) is tried again in halves, down to
+        // one line: the lines before the one that does not fit are
+        // acknowledged, as Flume's per-line transactions would be.
+        if (n > 1 && _progress.next_required == 0) {
+            _span_cap = n / 2;
             continue;
         }
         if (st.code() == errc::channel_full) {
@@ -414,7 +415,7 @@ bool NetcatConnection::commit_pending() {
         _progress.reset();
         _commit_from += n;
         _waiting = false;
-        _one_at_a_time = true;
+        _span_cap = 1;
     }
     return true;
 }

@@ -81,7 +81,7 @@ private:
 
     std::shared_ptr<EventBatch> _batch;
     uint32_t _commit_from = 0, _span_size = 0;
-    bool _one_at_a_time = false;
+    uint32_t _span_cap = UINT32_MAX;  // as NetcatConnection's: halved by each put that fails whole
     ChannelProcessor::Progress _progress;
     bool _waiting = false;
     int64_t _wait_since_us = 0, _retry_us = retry_first_us;
@@ -228,6 +228,7 @@ void SyslogConnection::parse(std::string_view data) {
     _batch = std::make_shared<EventBatch>(data.size() / 48 + 16, data.size() * 2 + 1024, data.size() / 16 + 64);
     _batch->set_received_us(wall_clock_us());
     _commit_from = 0;
+    _span_cap = UINT32_MAX;
     if (_src._opts.multiport) {
         parse_multiport(data);
     } else {
@@ -282,21 +283,21 @@ bool SyslogConnection::commit() {
     if (_src._opts.multiport) chunk = std::min(chunk, _src._opts.batch_size);
     while (_batch && _commit_from < _batch->size()) {
         uint32_t n = _progress.next_required > 0 ? _span_size
-                     : _one_at_a_time           ? 1
-                                                : std::min(_batch->size() - _commit_from, chunk);
+                                                 : std::min({_batch->size() - _commit_from, chunk, _span_cap});
         _span_size = n;
         Status st = proc.put(EventSpan{_batch, _commit_from, _commit_from + n}, _progress);
         if (st) {
             _progress.reset();
             _commit_from += n;
-            _one_at_a_time = false;
             _waiting = false;
             _retry_us = retry_first_us;
             _src._counters.add(shard, source_counter::event_accepted, n);
             continue;
         }
-        if (st.code() == errc::channel_full && n > 1 && _progress.next_required == 0) {
-            _one_at_a_time = true;
+        // Failed as a whole (a full channel, a put bigger than a segment):
+        // tried again in halves, so only the events that cannot go in are lost.
+        if (n > 1 && _progress.next_required == 0) {
+            _span_cap = n / 2;
             continue;
         }
         int64_t now = monotonic_us();
@@ -330,7 +331,7 @@ bool SyslogConnection::commit() {
         _progress.reset();
         _commit_from += n;
         _waiting = false;
-        _one_at_a_time = true;
+        _span_cap = 1;
     }
     _batch.reset();
     return true;

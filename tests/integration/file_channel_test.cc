@@ -191,6 +191,25 @@ TEST_P(file_channel_test, commits_synced_by_a_checkpoint_are_acknowledged) {
     EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, next));
 }
 
+// One read of a client's lines is one put, and one put is one record, which
+// must fit in a segment. With the smallest segments a single send of 256 KiB
+// of lines makes a read bigger than a segment: the put that does not fit is
+// retried line by line (as Flume's one transaction per line would go), so
+// every line is acknowledged and none fails.
+TEST_P(file_channel_test, a_read_bigger_than_a_segment_is_put_line_by_line) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, true, {{"maxFileSize", "65536"}}));
+    const int n = 2000;
+    std::string text;
+    for (int k = 0; k < n; k++) text += "e" + std::to_string(k) + " " + std::string(120, 'x') + "\n";
+    tcp_client c(_port);
+    ASSERT_TRUE(c.send_all(text));
+    ASSERT_EQ(c.read_exact(size_t(n) * 3, seconds(30)), repeat("OK\n", size_t(n))) << a.stderr_text();
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(n); }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(a));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, n));
+}
+
 TEST_P(file_channel_test, sigkill_keeps_every_committed_event_not_taken) {
     agent_process a;
     ASSERT_NO_FATAL_FAILURE(start(a, false));  // no sink: everything stays in the channel

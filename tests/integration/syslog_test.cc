@@ -42,7 +42,8 @@ protected:
         std::istringstream in(source);
         for (std::string line; std::getline(in, line);)
             if (!line.empty()) t += "a1.sources.r1." + line + "\n";
-        t += "a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
+        t += "a1.sources.r1.channels = c1\n";
+        if (channel.find("type = ") == std::string::npos) t += "a1.channels.c1.type = memory\n";
         std::istringstream cin(channel);
         for (std::string line; std::getline(cin, line);)
             if (!line.empty()) t += "a1.channels.c1." + line + "\n";
@@ -214,6 +215,29 @@ TEST_P(SyslogTest, SyslogTcpFullChannelPushesBackThenDropsAndCounts) {
         << m;
     EXPECT_TRUE(has_counter(m, "EventReceivedCount", "5")) << m;
     EXPECT_TRUE(has_counter(m, "EventAcceptedCount", "3")) << m;
+}
+
+// A read bigger than a durable channel's smallest segment cannot be one put:
+// it goes in halves, and no line is dropped.
+TEST_P(SyslogTest, SyslogTcpReadBiggerThanASegmentLosesNothing) {
+    int port = free_port();
+    start_agent(config("type = syslogtcp\nhost = 127.0.0.1\nport = " + std::to_string(port) + "\n",
+                       "type = file\nmaxFileSize = 65536\ncheckpointDir = " + _dir.file("ckpt") +
+                           "\ndataDirs = " + _dir.file("data") + "\n"),
+                port);
+    const int n = 2000;
+    std::string text;
+    for (int i = 0; i < n; i++) text += "<13>1 - - e" + std::to_string(i) + " " + std::string(120, 'x') + "\n";
+    tcp_client c(port);
+    ASSERT_TRUE(c.send_all(text));
+    std::vector<std::string> got = lines(size_t(n));
+    ASSERT_EQ(got.size(), size_t(n)) << _agent.stderr_text();
+    std::vector<int> numbers;
+    for (const auto& l : got)
+        if (size_t at = l.rfind(" e"); at != std::string::npos) numbers.push_back(std::atoi(l.c_str() + at + 2));
+    std::sort(numbers.begin(), numbers.end());
+    for (int i = 0; i < n; i++) ASSERT_EQ(numbers[size_t(i)], i);
+    EXPECT_EQ(_agent.stderr_text().find("dropping"), std::string::npos) << _agent.stderr_text();
 }
 
 TEST_P(SyslogTest, LoadgenSyslogLinesParseAsRfc3164AndRfc5424) {
