@@ -11,6 +11,8 @@
 //   KeyTable/*         operators/key_table.h KeyTable<Acc>: a batch's
 //                      key_hash + find_or_insert + Acc::add (stream.cc's
 //                      accept_pair for reduceByKey)
+//   KeyTablePrefetched/*  the same through operators/pending_adds.h, as the
+//                      stream adds to tables of 8192 keys or more
 //   WindowSlide/*      operators/window.h reduce_window_step, plain and inverse
 //   SegmentAppend/*    io/segment_log.h records appended to a mapped segment
 //                      with one fdatasync per group of bytes (io/file_channel)
@@ -47,6 +49,7 @@
 #include "io/syslog_parser.h"
 #include "operators/aggregate.h"
 #include "operators/key_table.h"
+#include "operators/pending_adds.h"
 #include "operators/window.h"
 
 using namespace sluice;
@@ -246,6 +249,32 @@ void BM_KeyTable(benchmark::State& state) {
 BENCHMARK(BM_KeyTable)
     ->ArgNames({"keys", "zipf"})
     ->ArgsProduct({{1000, 100000, 1000000}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+
+// The same batch as the stream adds it once the table holds 8192 keys or
+// more: through PendingAdds, which prefetches each add's control byte and
+// entry before applying it (operators/pending_adds.h).
+void BM_KeyTablePrefetched(benchmark::State& state) {
+    const uint64_t vocab = uint64_t(state.range(0));
+    const auto& d = draws_for(vocab, state.range(1) == 0 ? dist::uniform : dist::zipf, draws_per_batch);
+    size_t held = 0;
+    uint64_t seq = 0;
+    ops::PendingAdds pending;
+    for (auto _ : state) {
+        ops::KeyTable<ops::Acc> table(vocab);  // the stream sizes a batch's table by the last batch's keys
+        for (std::string_view k : d.keys)
+            pending.push(table, k, ops::key_hash(k), ops::Num::of_int(1), ops::Order::at(0, seq++), ops::Agg::sum);
+        pending.flush(ops::Agg::sum);
+        held = table.size();
+        benchmark::DoNotOptimize(table);
+    }
+    state.SetItemsProcessed(int64_t(state.iterations() * d.keys.size()));
+    state.counters["keys_held"] = double(held);
+    state.SetLabel(dist_name(state.range(1)));
+}
+BENCHMARK(BM_KeyTablePrefetched)
+    ->ArgNames({"keys", "zipf"})
+    ->ArgsProduct({{100000, 1000000}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 
 // ------------------------------------------------------------ window slide

@@ -18,7 +18,7 @@ bool parse_agg(std::string_view name, Agg* out) {
     return false;
 }
 
-void Acc::add(Agg a, Num x, Order at) {
+void Acc::add_slow(Agg a, Num x, Order at) {
     if (n == 0) {
         v = a == Agg::count ? Num::of_int(0) : x;
         first_at = last_at = at;

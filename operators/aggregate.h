@@ -32,7 +32,19 @@ struct Acc {
     int64_t n = 0;  // values seen (count, avg)
     Order first_at, last_at;
 
-    void add(Agg a, Num x, Order at);
+    // An integer sum or count that already holds a value (the word count's
+    // every add) is done inline; everything else in add_slow.
+    void add(Agg a, Num x, Order at) {
+        int64_t r;
+        if (n > 0 && v.is_int && (a == Agg::count || (a == Agg::sum && x.is_int)) &&
+            !__builtin_add_overflow(v.i, a == Agg::count ? 1 : x.i, &r)) {
+            v.i = r;
+            n++;
+            return;
+        }
+        add_slow(a, x, at);
+    }
+    void add_slow(Agg a, Num x, Order at);
     void merge(Agg a, const Acc& o);
     // this -= o (only for agg_invertible aggregates).
     void subtract(Agg a, const Acc& o);

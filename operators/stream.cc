@@ -18,7 +18,6 @@
 #include "operators/stream.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -27,6 +26,7 @@
 #include "core/component.h"
 #include "core/log.h"
 #include "operators/key_table.h"
+#include "operators/pending_adds.h"
 #include "operators/window.h"
 
 namespace sluice::ops {
@@ -84,52 +84,6 @@ struct StateEntry {
 };
 
 class StreamImpl;
-
-// Adds to the per-batch tables wait a few records in a ring, so that the
-// table memory each one needs is prefetched by the time it is applied: with
-// 100 000 keys the tables outgrow the caches, and each add would otherwise
-// wait for two misses (slot, then entry) in turn. Adds are applied in
-// arrival order (first/last stay exact). Keys are copied (they may point into
-// an operator's scratch string); short ones stay in std::string's own buffer.
-struct PendingAdds {
-    static constexpr size_t depth = 16;  // adds in flight; the entry is prefetched depth/2 adds ahead
-    static constexpr size_t min_table_keys = 8192;  // ~0.5 MiB of entries: below, the table is in L2
-    struct Add {
-        KeyTable<Acc>* table;
-        uint64_t hash;
-        Num v;
-        Order at;
-        std::string key;
-    };
-    std::array<Add, depth> ring{};
-    size_t head = 0, n = 0;  // ring[head] is the oldest
-
-    void push(KeyTable<Acc>& table, std::string_view key, uint64_t hash, Num v, Order at, Agg agg) {
-        table.prefetch_slot(hash);
-        if (n == depth) apply_oldest(agg);
-        Add& a = ring[(head + n++) % depth];
-        a.table = &table;
-        a.hash = hash;
-        a.v = v;
-        a.at = at;
-        a.key.assign(key);
-        if (n > depth / 2) {
-            const Add& m = ring[(head + n - 1 - depth / 2) % depth];
-            m.table->prefetch_entry(m.hash);
-        }
-    }
-    void flush(Agg agg) {
-        while (n > 0) apply_oldest(agg);
-    }
-
-private:
-    void apply_oldest(Agg agg) {
-        Add& a = ring[head];
-        a.table->find_or_insert(a.key, a.hash, Acc{}).add(agg, a.v, a.at);
-        head = (head + 1) % depth;
-        n--;
-    }
-};
 
 // The most empty batches emitted for one jump in time (docs/streams.md §4).
 constexpr int64_t max_gap = 100000;
@@ -376,13 +330,22 @@ private:
         }
         case RecordOp::Kind::flat_map: {
             if (op.fn.kind == StrFn::Kind::split && op.fn.arg.size() == 1) {
+                // Word count's `flatMap(split(" ")) | pair(1)`: each word goes
+                // straight to the pair operator, not through record_step.
+                const bool to_pair = i + 1 < ops.size() && ops[i + 1].kind == RecordOp::Kind::pair;
                 const char c = op.fn.arg[0];
                 const char* b = rec.data();
                 const char* end = b + rec.size();
                 while (b < end) {
                     const char* e = static_cast<const char*>(std::memchr(b, c, size_t(end - b)));
                     if (!e) e = end;
-                    if (e > b) record_step(p, lb, i + 1, std::string_view(b, size_t(e - b)), ev, at);
+                    if (e > b) {
+                        std::string_view word(b, size_t(e - b));
+                        if (to_pair)
+                            pair_step(p, lb, i + 2, word, ops[i + 1].value, at);
+                        else
+                            record_step(p, lb, i + 1, word, ev, at);
+                    }
                     b = e + 1;
                 }
             } else if (op.fn.kind == StrFn::Kind::split) {
