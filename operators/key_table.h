@@ -11,8 +11,11 @@
 // Single-threaded.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +27,39 @@
 namespace sluice::ops {
 
 inline uint64_t key_hash(std::string_view k) { return XXH3_64bits(k.data(), k.size()); }
+
+// Allocates arrays of 2 MiB or more as transparent huge pages (where the
+// kernel has them, madvise mode included): a lookup in a big table then
+// costs its cache miss without a TLB miss and page walk first.
+template <typename T>
+struct HugePageAllocator {
+    using value_type = T;
+    static constexpr size_t huge = size_t(2) << 20;
+    HugePageAllocator() = default;
+    template <typename U>
+    HugePageAllocator(const HugePageAllocator<U>&) {}
+    T* allocate(size_t n) {
+        size_t bytes = n * sizeof(T);
+        if (bytes < huge) return std::allocator<T>().allocate(n);
+        size_t len = (bytes + huge - 1) / huge * huge;
+        void* p = ::mmap(nullptr, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        // Trim to a 2 MiB-aligned range, so every page of it can be huge.
+        uintptr_t a = (reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(huge - 1);
+        size_t head = a - reinterpret_cast<uintptr_t>(p);
+        if (head) ::munmap(p, head);
+        if (huge - head) ::munmap(reinterpret_cast<void*>(a + len), huge - head);
+        ::madvise(reinterpret_cast<void*>(a), len, MADV_HUGEPAGE);
+        return reinterpret_cast<T*>(a);
+    }
+    void deallocate(T* p, size_t n) {
+        size_t bytes = n * sizeof(T);
+        if (bytes < huge) return std::allocator<T>().deallocate(p, n);
+        ::munmap(p, (bytes + huge - 1) / huge * huge);
+    }
+    template <typename U>
+    bool operator==(const HugePageAllocator<U>&) const { return true; }
+};
 
 template <typename V>
 class KeyTable {
@@ -177,7 +213,7 @@ private:
     // Moves every entry into `cap` slots (a power of two); the arena stays.
     void rehash(size_t cap) {
         std::vector<uint8_t> ctrl(cap, free_slot);
-        std::vector<Entry> entries(cap);
+        std::vector<Entry, HugePageAllocator<Entry>> entries(cap);
         size_t mask = cap - 1;
         for (size_t j = 0; j < _ctrl.size(); j++) {
             if (_ctrl[j] == free_slot) continue;
@@ -191,7 +227,7 @@ private:
     }
 
     std::vector<uint8_t> _ctrl;
-    std::vector<Entry> _entries;
+    std::vector<Entry, HugePageAllocator<Entry>> _entries;
     std::string _arena;
     size_t _size = 0;
 };
