@@ -53,14 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
-    done
-    die "no free port"
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
 cpu_ticks() {
     local stat
     stat=$(<"/proc/$1/stat")

@@ -65,17 +65,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if [[ -z $(ss -Htln "sport = :$p") ]]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
 
 # GET /prometheus from the agent's monitor (curl if present, else bash's /dev/tcp).
 scrape() {

@@ -4,7 +4,9 @@
 # load starts until the sink has drained every event).
 set -euo pipefail
 B=${BUILD:-build/release}; EVENTS=${EVENTS:-20000000}; CONNS=${CONNS:-4}; FORMAT=${FORMAT:-5424}; WORDS=${WORDS:-10}
-port=$((20000 + RANDOM % 20000)); mport=$((port + 1)); dir=$(mktemp -d)
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
+port=$(free_port); mport=$((port + 1)); dir=$(mktemp -d)
 cat >"$dir/a.properties" <<CONF
 a1.sources = r1
 a1.channels = c1

@@ -120,17 +120,8 @@ now() { date +%s.%N; }
 
 # A random port nobody listens on (checked with ss; the window between the
 # check and the bind is tiny and a clash fails loudly at bind).
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if [[ -z $(ss -Htln "sport = :$p") ]]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
 
 # wait_exit PID SECONDS WHAT: wait until PID is gone; kill it and fail on timeout.
 wait_exit() {
