@@ -22,7 +22,7 @@
 # ENGINE_CPU; the mock cluster and loadgen to LOADGEN_CPU. Engine CPU =
 # utime + stime from /proc/PID/stat. Counters are read from /metrics.
 #
-# Environment: BUILD EVENTS SHARDS SOURCE_PARTITIONS ENGINE_CPU LOADGEN_CPU CELLS R OUT.
+# Environment: BUILD EVENTS SHARDS SOURCE_PARTITIONS ENGINE_CPU LOADGEN_CPU CELLS R OUT SINK_BATCH.
 set -euo pipefail
 
 BUILD=${BUILD:-build/release}
@@ -32,8 +32,9 @@ SOURCE_PARTITIONS=${SOURCE_PARTITIONS:-$(((EVENTS / 10000) + 4))}
 ENGINE_CPU=${ENGINE_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
 CELLS=${CELLS:-"sink source"}
+SINK_BATCH=${SINK_BATCH:-1000}   # the sink's flumeBatchSize
 R=${R:-3}
-SLUICE=$BUILD/tools/sluice
+SLUICE=${SLUICE:-$BUILD/tools/sluice}
 LOADGEN=$BUILD/tools/sluice-loadgen
 MOCK=$BUILD/bench/sluice-kafka-mock
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-kafka.XXXXXX")}
@@ -117,7 +118,7 @@ a1.sinks.k1.type = kafka
 a1.sinks.k1.channel = c1
 a1.sinks.k1.kafka.bootstrap.servers = $BOOTSTRAP
 a1.sinks.k1.kafka.topic = out
-a1.sinks.k1.flumeBatchSize = 1000
+a1.sinks.k1.flumeBatchSize = $SINK_BATCH
 CONF
     taskset -c "$ENGINE_CPU" "$SLUICE" agent -n a1 -f "$conf" --shards "$SHARDS" \
         -Dsluice.monitoring.type=http -Dsluice.monitoring.port="$mon" 2>"$OUT/sink.$1.err" &
