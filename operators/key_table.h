@@ -6,7 +6,9 @@
 // live in the entry; longer ones in an arena. With an aggregate accumulator
 // an entry is one cache line, and the control bytes of a 100 000-key table
 // (256 KiB) stay in L2, so a lookup in a table far bigger than the caches
-// costs one miss, which callers can hide with prefetch_slot / prefetch_entry.
+// costs one miss, which callers can hide with prefetch_slot / prefetch_entry;
+// entry arrays of 2 MiB or more are asked to be huge pages, so that miss is
+// not preceded by a TLB miss.
 // Iteration order is slot order (callers that emit sort by key).
 // Single-threaded.
 #pragma once

@@ -222,7 +222,7 @@ TEST_P(SyslogTest, SyslogTcpFullChannelPushesBackThenDropsAndCounts) {
 TEST_P(SyslogTest, SyslogTcpReadBiggerThanASegmentLosesNothing) {
     int port = free_port();
     start_agent(config("type = syslogtcp\nhost = 127.0.0.1\nport = " + std::to_string(port) + "\n",
-                       "type = file\nmaxFileSize = 65536\ncheckpointDir = " + _dir.file("ckpt") +
+                       "type = file\nmaxFileSize = 65536\nminimumRequiredSpace = 1048576\ncheckpointDir = " + _dir.file("ckpt") +
                            "\ndataDirs = " + _dir.file("data") + "\n"),
                 port);
     const int n = 2000;
