@@ -327,7 +327,7 @@ private:
 
 // ------------------------------------------------------------------ sockets
 
-// A loopback port that was free a moment ago (bind port 0, read it, close).
+// A port that was free on every address a moment ago.
 inline int free_port() {
     // Below the kernel's ephemeral range (32768-60999 by default): a port
     // the kernel picked for bind(0) could be handed out again as another
