@@ -124,6 +124,9 @@ protected:
     }
 };
 
+// Tests of traffic between shards: instantiated with two shards and more only.
+class CrossShardRuntimeTest : public RuntimeTest {};
+
 TEST_P(RuntimeTest, RunOnAllRunsOnEveryShardOnItsOwnThread) {
     auto rt = start(1024, true);
     EXPECT_EQ(Shard::current(), nullptr) << "the test thread is no shard";
@@ -221,8 +224,7 @@ TEST_P(RuntimeTest, SubmitToIsFifoPerPairThroughTheBacklog) {
 // One burst far larger than the ring: 200k messages through 2 slots. Draining
 // a backlog must cost time linear in its length; at a few microseconds a
 // message this takes well under a second even under sanitizers.
-TEST_P(RuntimeTest, LargeBacklogDrainsInLinearTime) {
-    if (shards() != 2) GTEST_SKIP() << "one pair of shards is enough";
+TEST_P(CrossShardRuntimeTest, LargeBacklogDrainsInLinearTime) {
     const uint32_t count = 200000;
     std::atomic<uint32_t> received{0}, bad{0};
     auto rt = start(2);
@@ -245,8 +247,7 @@ TEST_P(RuntimeTest, LargeBacklogDrainsInLinearTime) {
 // Messages trickle in over many loop iterations (a self-deferring pump), so
 // items go straight into the ring when the backlog is empty and into the
 // backlog when not: the order must hold across both paths.
-TEST_P(RuntimeTest, SubmitToKeepsOrderWhenRingAndBacklogInterleave) {
-    if (shards() < 2) GTEST_SKIP() << "needs two shards";
+TEST_P(CrossShardRuntimeTest, SubmitToKeepsOrderWhenRingAndBacklogInterleave) {
     const uint32_t count = 50000;
     std::vector<uint32_t> got;  // written by shard 1
     std::atomic<bool> finished{false};
@@ -559,8 +560,7 @@ TEST_P(RuntimeTest, SubmitWakesASleepingShard) {
 }
 
 // The same for a message from another shard (the ring path's wake-up).
-TEST_P(RuntimeTest, SubmitToWakesASleepingShard) {
-    if (shards() < 2) GTEST_SKIP() << "needs two shards";
+TEST_P(CrossShardRuntimeTest, SubmitToWakesASleepingShard) {
     std::atomic<int64_t> sent_us{0}, ran_us{0};
     auto rt = start();
     rt->run_on_all([](Shard&) {});
@@ -589,6 +589,10 @@ std::string runtime_param_name(const testing::TestParamInfo<std::tuple<size_t, u
 INSTANTIATE_TEST_SUITE_P(Backends, RuntimeTest,
                          testing::Combine(testing::Range<size_t>(0, runtime_test_backends().size()),
                                           testing::Values(1u, 2u, 3u)),
+                         runtime_param_name);
+INSTANTIATE_TEST_SUITE_P(Backends, CrossShardRuntimeTest,
+                         testing::Combine(testing::Range<size_t>(0, runtime_test_backends().size()),
+                                          testing::Values(2u, 3u)),
                          runtime_param_name);
 
 TEST(RuntimeClock, MonotonicAndWallClockAdvance) {
