@@ -350,4 +350,39 @@ void ChannelProcessor::when_durable(std::function<void()> fn) {
     arrive();
 }
 
+SpanPutter::Step SpanPutter::put(ChannelProcessor& proc, const EventBatchPtr& batch, uint32_t max_span) {
+    SLUICE_ASSERT(_next < batch->size(), "SpanPutter::put with nothing left to put");
+    for (;;) {
+        // Part-way through the required channels: the same span again.
+        const uint32_t n =
+            _progress.next_required > 0 ? _span : std::min({batch->size() - _next, max_span, _span_cap});
+        _span = n;
+        Status st = proc.put(EventSpan{batch, _next, _next + n}, _progress);
+        if (st) {
+            _progress.reset();
+            _next += n;
+            _waiting = false;
+            return {Outcome::committed, n, std::move(st)};
+        }
+        if (n > 1 && _progress.next_required == 0) {
+            _span_cap = n / 2;
+            continue;
+        }
+        if (st.code() == errc::channel_full) {
+            const int64_t now = monotonic_us();
+            if (!_waiting) {
+                _waiting = true;
+                _wait_since_us = now;
+            }
+            const int64_t keep_alive_us = _progress.failed ? _progress.failed->keep_alive_ms() * 1000 : 0;
+            if (now - _wait_since_us < keep_alive_us) return {Outcome::wait, n, std::move(st)};
+        }
+        _progress.reset();
+        _next += n;
+        _waiting = false;
+        _span_cap = 1;
+        return {Outcome::gave_up, n, std::move(st)};
+    }
+}
+
 }  // namespace sluice

@@ -215,4 +215,45 @@ private:
     uint32_t _max_batch;
 };
 
+// How a stream source (netcat, syslogtcp) commits the events of one read
+// through its ChannelProcessor: in spans of at most max_span events, each put
+// resumed with its Progress until it commits. A span that fails as a whole (a
+// full channel, a put bigger than a durable channel's segment) is tried again
+// in halves, down to one event, so that only an event that cannot go in at
+// all is refused, as Flume's per-event transactions would refuse it; a full
+// channel is waited on for its keep_alive_ms() before its events are given
+// up. Shard thread only.
+class SpanPutter {
+public:
+    enum class Outcome : uint8_t {
+        committed,  // `events` events from the old next() on are in every required channel
+        wait,       // the channel is full: call put() again later (it resumes the same span)
+        gave_up,    // `events` events from the old next() on will not go in; `status` says why
+    };
+    struct Step {
+        Outcome outcome;
+        uint32_t events;
+        Status status;
+    };
+
+    // A new batch: its first event is next, spans start at full size.
+    void restart() { *this = SpanPutter(); }
+    // The first event not committed or given up yet.
+    uint32_t next() const { return _next; }
+    // Since the first `wait` until a span commits or is given up.
+    bool waiting() const { return _waiting; }
+    // The source stops: waiting() is false until put() waits again.
+    void cancel_wait() { _waiting = false; }
+    // Requires next() < batch->size(); advances next() unless it waits.
+    Step put(ChannelProcessor& proc, const EventBatchPtr& batch, uint32_t max_span);
+
+private:
+    ChannelProcessor::Progress _progress;
+    uint32_t _next = 0;
+    uint32_t _span = 0;                // events in the put in progress
+    uint32_t _span_cap = UINT32_MAX;   // halved by each put that fails whole; 1 after giving up
+    bool _waiting = false;
+    int64_t _wait_since_us = 0;
+};
+
 }  // namespace sluice

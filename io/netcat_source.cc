@@ -68,7 +68,7 @@ public:
     void stop();  // the source is stopping: close (queued replies still go out)
 
     // How long the client has sent nothing (0 while the connection waits on us).
-    int64_t idle_for_us(int64_t now) const { return _waiting ? 0 : now - _last_data_us; }
+    int64_t idle_for_us(int64_t now) const { return _putter.waiting() ? 0 : now - _last_data_us; }
 
     void on_data(std::string_view data) override;
     void on_eof(int err) override;
@@ -82,7 +82,7 @@ private:
     void frame(std::string_view text);
     void fail_too_long();
     void append_oks(uint32_t n);
-    // Commits the pending lines [_commit_from, _batch->size()).
+    // Commits the pending lines [_putter.next(), _batch->size()).
     bool commit_pending();
     void start_waiting();
     void retry_commit();
@@ -106,15 +106,7 @@ private:
     // Of a partial line held in _input: the bytes whose characters are counted, and that count.
     size_t _partial_bytes = 0, _partial_chars = 0;
     std::shared_ptr<EventBatch> _batch;  // lines framed from the current read
-    uint32_t _commit_from = 0;           // first event of _batch not yet committed
-    ChannelProcessor::Progress _progress;
-
-    uint32_t _span_size = 0;       // events in the put in progress
-    // The most events the next put of this read tries: halved by each put
-    // that fails as a whole, so that the events that fit go in.
-    uint32_t _span_cap = UINT32_MAX;
-    bool _waiting = false;  // on a full channel
-    int64_t _wait_since_us = 0;
+    SpanPutter _putter;                  // commits _batch; waiting() on a full channel
     int64_t _retry_us = retry_first_us;
     TimerId _retry_timer = 0;
 
@@ -260,7 +252,7 @@ Status NetcatConnection::open() {
 void NetcatConnection::on_data(std::string_view data) {
     _last_data_us = monotonic_us();
     if (_closing || _too_long) return;
-    if (!_waiting && !_input.empty() && !std::memchr(data.data(), '\n', data.size())) {
+    if (!_putter.waiting() && !_input.empty() && !std::memchr(data.data(), '\n', data.size())) {
         // The held partial line only grows: count the new bytes, not the
         // whole line again (a long line under a large limit stays linear).
         _input.append(data);
@@ -278,9 +270,9 @@ void NetcatConnection::on_data(std::string_view data) {
         update_reading();
         return;
     }
-    if (_waiting || !_input.empty()) {
+    if (_putter.waiting() || !_input.empty()) {
         _input.append(data);
-        if (!_waiting) process(_input);
+        if (!_putter.waiting()) process(_input);
     } else {
         process(data);  // the common case: frame straight from the read
     }
@@ -291,13 +283,13 @@ void NetcatConnection::on_eof(int err) {
     if (err != 0) log_debug("netcat source %s: connection error: %s", _src._name.c_str(), strerror(err));
     _eof = true;
     // Bytes after the last newline are discarded (Flume does the same).
-    if (!_waiting) close();
+    if (!_putter.waiting()) close();
 }
 
 void NetcatConnection::stop() {
     if (_retry_timer) _src._shard.cancel_timer(_retry_timer);
     _retry_timer = 0;
-    _waiting = false;
+    _putter.cancel_wait();
     close();
 }
 
@@ -307,8 +299,7 @@ void NetcatConnection::frame(std::string_view text) {
     // events point into it.
     _batch = std::make_shared<EventBatch>(text.size() / 64 + 16, text.size());
     _batch->set_received_us(wall_clock_us());
-    _commit_from = 0;
-    _span_cap = UINT32_MAX;
+    _putter.restart();
     auto* batch = _batch.get();
     FrameResult fr;
     if (o.enc == encoding::utf8) {
@@ -333,10 +324,10 @@ void NetcatConnection::frame(std::string_view text) {
 }
 
 void NetcatConnection::process(std::string_view text) {
-    if (!text.empty() && !_closing && !_waiting && (!_batch || _commit_from == _batch->size())) frame(text);
+    if (!text.empty() && !_closing && !_putter.waiting() && (!_batch || _putter.next() == _batch->size())) frame(text);
     if (!_batch) return;
-    while (!_waiting && !_closing) {
-        if (_commit_from < _batch->size()) {
+    while (!_putter.waiting() && !_closing) {
+        if (_putter.next() < _batch->size()) {
             if (!commit_pending()) break;
             continue;
         }
@@ -354,7 +345,7 @@ void NetcatConnection::process(std::string_view text) {
         if (_batch->empty() && !_too_long) break;
     }
     flush_replies();
-    if (_eof && !_waiting && !_closing) close();
+    if (_eof && !_putter.waiting() && !_closing) close();
 }
 
 bool NetcatConnection::commit_pending() {
@@ -368,54 +359,27 @@ bool NetcatConnection::commit_pending() {
             c->_committing = false;
         }
     } guard{this};
-    while (_commit_from < _batch->size()) {
-        // Part-way through the required channels: the same span again.
-        uint32_t n = _progress.next_required > 0
-                         ? _span_size
-                         : std::min({_batch->size() - _commit_from, proc.max_batch(), _span_cap});
-        _span_size = n;
-        Status st = proc.put(EventSpan{_batch, _commit_from, _commit_from + n}, _progress);
-        if (st) {
-            _progress.reset();
-            _commit_from += n;
-            _waiting = false;
+    while (_putter.next() < _batch->size()) {
+        SpanPutter::Step step = _putter.put(proc, _batch, proc.max_batch());
+        switch (step.outcome) {
+        case SpanPutter::Outcome::committed:
             _retry_us = retry_first_us;
-            _src._counters.add(shard, source_counter::event_accepted, n);
-            if (_src._opts.ack_every_event) append_oks(n);
+            _src._counters.add(shard, source_counter::event_accepted, step.events);
+            if (_src._opts.ack_every_event) append_oks(step.events);
             if (_held.size() > max_unsent_reply_bytes) {
                 release_when_durable();
                 flush_replies();
             }
-            continue;
+            break;
+        case SpanPutter::Outcome::wait:
+            start_waiting();
+            return false;
+        case SpanPutter::Outcome::gave_up:
+            // Flume replies FAILED whatever ack-every-event says, and goes on.
+            _src._counters.add(shard, source_counter::channel_write_fail, step.events);
+            for (uint32_t i = 0; i < step.events; i++) reply("FAILED: " + step.status.message() + "\n");
+            break;
         }
-        // A span that failed as a whole (a full channel, or a put bigger
-        // than a durable channel's segment) is tried again in halves, down to
-        // one line: the lines before the one that does not fit are
-        // acknowledged, as Flume's per-line transactions would be.
-        if (n > 1 && _progress.next_required == 0) {
-            _span_cap = n / 2;
-            continue;
-        }
-        if (st.code() == errc::channel_full) {
-            int64_t now = monotonic_us();
-            if (!_waiting) {
-                _waiting = true;
-                _wait_since_us = now;
-            }
-            int64_t keep_alive_us = _progress.failed ? _progress.failed->keep_alive_ms() * 1000 : 0;
-            if (now - _wait_since_us < keep_alive_us) {
-                start_waiting();
-                return false;
-            }
-        }
-        // Gave up on these events (waited keep-alive, or another error): Flume
-        // replies FAILED whatever ack-every-event says, and goes on.
-        _src._counters.add(shard, source_counter::channel_write_fail, n);
-        for (uint32_t i = 0; i < n; i++) reply("FAILED: " + st.message() + "\n");
-        _progress.reset();
-        _commit_from += n;
-        _waiting = false;
-        _span_cap = 1;
     }
     return true;
 }
@@ -520,7 +484,7 @@ void NetcatConnection::on_sent(ssize_t result) {
 
 void NetcatConnection::update_reading() {
     if (!_open || _closing) return;
-    bool want_pause = _close_pending || _waiting || _replies.size() + _sending.size() + _held.size() > max_unsent_reply_bytes;
+    bool want_pause = _close_pending || _putter.waiting() || _replies.size() + _sending.size() + _held.size() > max_unsent_reply_bytes;
     if (want_pause && !_paused) _src._shard.reactor().pause_reading(_stream);
     if (!want_pause && _paused) _src._shard.reactor().resume_reading(_stream);
     _paused = want_pause;

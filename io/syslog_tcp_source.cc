@@ -63,7 +63,7 @@ public:
 private:
     void parse(std::string_view data);
     void parse_multiport(std::string_view data);
-    // Commits [_commit_from, batch end); false when waiting for room.
+    // Commits [_putter.next(), batch end); false when waiting for room.
     bool commit();
     void retry();
     void close();
@@ -80,11 +80,8 @@ private:
     size_t _extra_count = 0;
 
     std::shared_ptr<EventBatch> _batch;
-    uint32_t _commit_from = 0, _span_size = 0;
-    uint32_t _span_cap = UINT32_MAX;  // as NetcatConnection's: halved by each put that fails whole
-    ChannelProcessor::Progress _progress;
-    bool _waiting = false;
-    int64_t _wait_since_us = 0, _retry_us = retry_first_us;
+    SpanPutter _putter;  // commits _batch; waiting() on a full channel
+    int64_t _retry_us = retry_first_us;
     TimerId _retry_timer = 0;
     std::string _held;  // data read while waiting (at most what was in flight)
 };
@@ -213,7 +210,7 @@ Status SyslogConnection::open() {
 
 void SyslogConnection::on_data(std::string_view data) {
     if (_closing) return;
-    if (_waiting) {
+    if (_putter.waiting()) {
         _held.append(data);
         return;
     }
@@ -227,8 +224,7 @@ void SyslogConnection::parse(std::string_view data) {
     // enough. The index: six headers per line of 96 bytes or more.
     _batch = std::make_shared<EventBatch>(data.size() / 48 + 16, data.size() * 2 + 1024, data.size() / 16 + 64);
     _batch->set_received_us(wall_clock_us());
-    _commit_from = 0;
-    _span_cap = UINT32_MAX;
+    _putter.restart();
     if (_src._opts.multiport) {
         parse_multiport(data);
     } else {
@@ -281,57 +277,34 @@ bool SyslogConnection::commit() {
     unsigned shard = _src._shard.id();
     uint32_t chunk = proc.max_batch();
     if (_src._opts.multiport) chunk = std::min(chunk, _src._opts.batch_size);
-    while (_batch && _commit_from < _batch->size()) {
-        uint32_t n = _progress.next_required > 0 ? _span_size
-                                                 : std::min({_batch->size() - _commit_from, chunk, _span_cap});
-        _span_size = n;
-        Status st = proc.put(EventSpan{_batch, _commit_from, _commit_from + n}, _progress);
-        if (st) {
-            _progress.reset();
-            _commit_from += n;
-            _waiting = false;
+    while (_batch && _putter.next() < _batch->size()) {
+        SpanPutter::Step step = _putter.put(proc, _batch, chunk);
+        if (step.outcome == SpanPutter::Outcome::committed) {
             _retry_us = retry_first_us;
-            _src._counters.add(shard, source_counter::event_accepted, n);
+            _src._counters.add(shard, source_counter::event_accepted, step.events);
             continue;
         }
-        // Failed as a whole (a full channel, a put bigger than a segment):
-        // tried again in halves, so only the events that cannot go in are lost.
-        if (n > 1 && _progress.next_required == 0) {
-            _span_cap = n / 2;
-            continue;
-        }
-        int64_t now = monotonic_us();
-        if (st.code() == errc::channel_full) {
-            if (!_waiting) {
-                _waiting = true;
-                _wait_since_us = now;
+        if (step.outcome == SpanPutter::Outcome::wait) {
+            // Stop reading: TCP pushes back on the sender while we retry.
+            if (!_paused) _src._shard.reactor().pause_reading(_stream);
+            _paused = true;
+            if (!_retry_timer) {
+                _retry_timer = _src._shard.add_timer(_retry_us, [this] {
+                    _retry_timer = 0;
+                    retry();
+                });
+                _retry_us = std::min(_retry_us * 2, retry_max_us);
             }
-            int64_t keep_alive_us = _progress.failed ? _progress.failed->keep_alive_ms() * 1000 : 0;
-            if (now - _wait_since_us < keep_alive_us) {
-                // Stop reading: TCP pushes back on the sender while we retry.
-                if (!_paused) _src._shard.reactor().pause_reading(_stream);
-                _paused = true;
-                if (!_retry_timer) {
-                    _retry_timer = _src._shard.add_timer(_retry_us, [this] {
-                        _retry_timer = 0;
-                        retry();
-                    });
-                    _retry_us = std::min(_retry_us * 2, retry_max_us);
-                }
-                return false;
-            }
+            return false;
         }
-        // Gave up on this event: nobody to tell, so it is dropped and counted.
-        _src._counters.add(shard, source_counter::channel_write_fail, n);
+        // Gave up on these events: nobody to tell, so they are dropped and counted.
+        _src._counters.add(shard, source_counter::channel_write_fail, step.events);
+        const int64_t now = monotonic_us();
         if (now - _src._last_drop_log_us > 10000000) {
             _src._last_drop_log_us = now;
             log_warn("%s source %s: dropping events the channel cannot take: %s", _src.type_name(),
-                     _src._name.c_str(), st.message().c_str());
+                     _src._name.c_str(), step.status.message().c_str());
         }
-        _progress.reset();
-        _commit_from += n;
-        _waiting = false;
-        _span_cap = 1;
     }
     _batch.reset();
     return true;
@@ -361,13 +334,13 @@ void SyslogConnection::on_eof(int err) {
     if (err != 0) log_debug("%s source %s: connection error: %s", _src.type_name(), _src._name.c_str(), strerror(err));
     _eof = true;
     // A partial line at the end makes no event (Flume's framing).
-    if (!_waiting) close();
+    if (!_putter.waiting()) close();
 }
 
 void SyslogConnection::stop() {
     if (_retry_timer) _src._shard.cancel_timer(_retry_timer);
     _retry_timer = 0;
-    _waiting = false;
+    _putter.cancel_wait();
     close();
 }
 

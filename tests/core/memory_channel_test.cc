@@ -643,6 +643,66 @@ TEST(ChannelProcessor, NoChannelsDefaultsTheBatch) {
     EXPECT_TRUE(proc.put(make_span({"a"}), progress).is_ok());
 }
 
+// ------------------------------------------------------------ SpanPutter
+
+TEST(SpanPutter, HalvesAFailedSpanSoWhatFitsGoesInThenGivesUpTheRest) {
+    // Room for 6 of 10 events: the 10 fail whole, then halves go in until one
+    // event does not fit, and with no keep-alive it is given up at once.
+    test_channel ch({{"capacity", "6"}, {"transactionCapacity", "10"}, {"keep-alive", "0"}});
+    ChannelProcessor proc(0, {ch.get()}, {});
+    const EventSpan all = make_span(names("e", 0, 10));
+    SpanPutter putter;
+    std::vector<std::pair<SpanPutter::Outcome, uint32_t>> steps;
+    while (putter.next() < all.batch->size()) {
+        SpanPutter::Step step = putter.put(proc, all.batch, proc.max_batch());
+        steps.emplace_back(step.outcome, step.events);
+        if (step.outcome == SpanPutter::Outcome::gave_up) {
+            EXPECT_EQ(step.status.code(), errc::channel_full);
+        }
+    }
+    using O = SpanPutter::Outcome;
+    // 10 -> 5 fits (5 left room 1), 2 fails -> 1 fits (room 0), then each
+    // single event fails and is given up: 1 + 1 + 1 + 1.
+    const std::vector<std::pair<O, uint32_t>> expected = {
+        {O::committed, 5}, {O::committed, 1}, {O::gave_up, 1}, {O::gave_up, 1}, {O::gave_up, 1}, {O::gave_up, 1}};
+    EXPECT_EQ(steps, expected);
+    EXPECT_EQ(take_all(*ch, 0), names("e", 0, 6)) << "the events that fit, in order, once each";
+}
+
+TEST(SpanPutter, WaitsOnAFullChannelForItsKeepAliveAndResumes) {
+    test_channel ch({{"capacity", "4"}, {"transactionCapacity", "4"}, {"keep-alive", "10"}});
+    ChannelProcessor proc(0, {ch.get()}, {});
+    ASSERT_TRUE(put_commit(*ch, 0, names("old", 0, 4)).is_ok());
+    const EventSpan all = make_span(names("e", 0, 6));
+    SpanPutter putter;
+    using O = SpanPutter::Outcome;
+    auto put = [&] {
+        SpanPutter::Step step = putter.put(proc, all.batch, 3);
+        return std::make_pair(step.outcome, step.events);
+    };
+    EXPECT_EQ(put(), std::make_pair(O::wait, 1u)) << "halved to one event, then waits (keep-alive 10 s)";
+    EXPECT_TRUE(putter.waiting());
+    EXPECT_EQ(putter.next(), 0u);
+    EXPECT_EQ(take_all(*ch, 0), names("old", 0, 4));
+    // Room for 4: the span of 1 it waited with goes in; the cap stays at one
+    // event for the rest of this batch.
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_FALSE(putter.waiting());
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_EQ(put(), std::make_pair(O::wait, 1u));
+    EXPECT_EQ(take_all(*ch, 0), names("e", 0, 4));
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_EQ(put(), std::make_pair(O::committed, 1u));
+    EXPECT_EQ(putter.next(), 6u);
+    EXPECT_EQ(take_all(*ch, 0), names("e", 4, 2));
+
+    // A new batch starts with full-size spans again.
+    putter.restart();
+    EXPECT_EQ(put(), std::make_pair(O::committed, 3u));
+}
+
 // A channel that says its commits are durable only when the test says so.
 class delayed_durable final : public Channel {
 public:
