@@ -53,6 +53,14 @@ public:
         _headers.reserve(expected_headers);
     }
 
+    // Room for this many more events, arena bytes and headers without
+    // regrowing (a reader that knows what it is about to copy in).
+    void reserve_more(size_t events, size_t bytes, size_t headers) {
+        _entries.reserve(_entries.size() + events);
+        _arena.reserve(_arena.size() + bytes);
+        _headers.reserve(_headers.size() + headers);
+    }
+
     // Appends an event with this body and no headers; returns its index.
     uint32_t add(std::string_view body);
     // Bulk path for framers: copy a whole read into the arena once

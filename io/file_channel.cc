@@ -464,6 +464,20 @@ Status Chain::append_take(const std::vector<SeqRange>& ranges) {
 }
 
 uint32_t Chain::take(uint32_t want, EventBatch& batch, std::vector<run>& pieces) {
+    // Size the batch once for what is taken: grown by doubling, it copied a
+    // take's bytes about once more and faulted in fresh pages for each step.
+    size_t bytes = 0;
+    uint64_t headers = 0;
+    uint32_t events = 0;
+    for (auto it = _queue.begin(); it != _queue.end() && events < want; ++it) {
+        const uint32_t n = std::min(want - events, it->count);
+        size_t end = it->off;
+        bool ok = skip_events(it->seg->bytes(), end, n, &headers);
+        SLUICE_ASSERT(ok, "a committed events record does not decode");
+        bytes += end - it->off;  // the events' bytes and their length fields: a little more than needed
+        events += n;
+    }
+    batch.reserve_more(events, bytes, size_t(headers));
     uint32_t got = 0;
     while (got < want && !_queue.empty()) {
         run& head = _queue.front();

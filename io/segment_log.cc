@@ -263,12 +263,13 @@ bool decode_events(std::string_view payload, size_t& off, uint32_t count, EventB
     return true;
 }
 
-bool skip_events(std::string_view payload, size_t& off, uint32_t count) {
+bool skip_events(std::string_view payload, size_t& off, uint32_t count, uint64_t* header_total) {
     for (uint32_t i = 0; i < count; i++) {
         if (payload.size() - off < 8) return false;
         uint32_t headers = get<uint32_t>(payload.data() + off);
         uint32_t body_len = get<uint32_t>(payload.data() + off + 4);
         off += 8;
+        if (header_total) *header_total += headers;
         for (uint64_t h = 0; h < 2 * uint64_t(headers); h++) {  // 2 * headers overflows 32 bits
             if (payload.size() - off < 4) return false;
             uint32_t n = get<uint32_t>(payload.data() + off);

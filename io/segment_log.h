@@ -85,8 +85,9 @@ ScanEnd scan_segment(std::string_view bytes, uint64_t segment_index, uint64_t of
 // into `batch`; returns the offset after them, or nothing if the payload is
 // malformed (it cannot be, past a good CRC, unless the writer was broken).
 bool decode_events(std::string_view payload, size_t& offset, uint32_t count, EventBatch& batch);
-// Steps over `count` events of a payload (as decode_events, without copying).
-bool skip_events(std::string_view payload, size_t& offset, uint32_t count);
+// Steps over `count` events of a payload (as decode_events, without copying);
+// adds their number of headers to *headers when given.
+bool skip_events(std::string_view payload, size_t& offset, uint32_t count, uint64_t* headers = nullptr);
 // Decodes a take record's ranges.
 bool decode_take(const Record& r, std::vector<SeqRange>& out);
 
