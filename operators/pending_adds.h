@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -17,17 +18,29 @@
 namespace sluice::ops {
 
 // Adds are applied in arrival order (first/last stay exact). Keys are copied
-// (they may point into an operator's scratch string); short ones stay in
-// std::string's own buffer. Every table an add names must outlive flush().
+// (they may point into an operator's scratch string): short ones (most
+// words) into the add itself, longer ones into a string. Every table an add
+// names must outlive flush().
 struct PendingAdds {
     static constexpr size_t depth = 16;             // adds in flight; the entry is prefetched depth/2 adds ahead
     static constexpr size_t min_table_keys = 8192;  // ~0.5 MiB of entries: below, the table is in L2
     struct Add {
+        static constexpr size_t inline_key_bytes = 24;
         KeyTable<Acc>* table;
         uint64_t hash;
         Num v;
         Order at;
-        std::string key;
+        uint32_t key_len;
+        char key_bytes[inline_key_bytes];
+        std::string long_key;
+        void set_key(std::string_view k) {
+            key_len = uint32_t(k.size());
+            if (k.size() <= inline_key_bytes) std::memcpy(key_bytes, k.data(), k.size());
+            else long_key.assign(k);
+        }
+        std::string_view key() const {
+            return key_len <= inline_key_bytes ? std::string_view(key_bytes, key_len) : std::string_view(long_key);
+        }
     };
     std::array<Add, depth> ring{};
     size_t head = 0, n = 0;  // ring[head] is the oldest
@@ -40,7 +53,7 @@ struct PendingAdds {
         a.hash = hash;
         a.v = v;
         a.at = at;
-        a.key.assign(key);
+        a.set_key(key);
         if (n > depth / 2) {
             const Add& m = ring[(head + n - 1 - depth / 2) % depth];
             m.table->prefetch_entry(m.hash);
@@ -53,7 +66,7 @@ struct PendingAdds {
 private:
     void apply_oldest(Agg agg) {
         Add& a = ring[head];
-        a.table->find_or_insert(a.key, a.hash, Acc{}).add(agg, a.v, a.at);
+        a.table->find_or_insert(a.key(), a.hash, Acc{}).add(agg, a.v, a.at);
         head = (head + 1) % depth;
         n--;
     }
