@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
         });
         rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
         std::mt19937_64 rng(42);
+        const long per_partition = (n + partitions - 1) / partitions;
         std::string value;
         for (long k = 0; k < n; k++) {
             value.clear();
@@ -67,7 +68,13 @@ int main(int argc, char** argv) {
                     value += "w" + std::to_string(rng() % uint64_t(vocab));
                 }
             }
-            while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value.data(), value.size()),
+            // Each partition gets one contiguous block of n / partitions
+            // records. Left to the partitioner, keyless records go stickily
+            // (all of ~10 ms to one partition): how many a partition got then
+            // depended on the fill's speed, and one given more than the
+            // mock's bounded log keeps lost its oldest records.
+            while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(int32_t(k / per_partition)),
+                                     RD_KAFKA_V_VALUE(value.data(), value.size()),
                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
                    RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(p, 10);
