@@ -3,6 +3,7 @@
 // librdkafka's mock cluster (3 brokers, several partitions) started inside
 // the test, with kcat as an independent client.
 #include <set>
+#include <sstream>
 
 #include "tests/integration/kafka_harness.h"
 
@@ -88,6 +89,33 @@ protected:
         std::string text = err.substr(line, err.find('\n', line) - line);
         size_t at = text.find(" " + name + "=");
         return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + name.size() + 2);
+    }
+
+    // An agent that replays n events ("ev<i>", times 1000 + i) through a
+    // memory channel (transactions of 100) into the kafka sink k1 producing
+    // to `topic`, with `sink_keys` ("key = value" lines under a1.sinks.k1.) added.
+    std::string replay_into_kafka(int n, const std::string& topic, const std::string& sink_keys) {
+        std::string events;
+        for (int i = 0; i < n; i++) events += std::to_string(1000 + i) + " ev" + std::to_string(i) + "\n";
+        std::string path = _dir.write("events.txt", events);
+        std::string cfg =
+            "a1.sources = r1\n"
+            "a1.channels = c1\n"
+            "a1.sinks = k1\n"
+            "a1.sources.r1.type = replay\n"
+            "a1.sources.r1.path = " + path + "\n"
+            "a1.sources.r1.channels = c1\n"
+            "a1.channels.c1.type = memory\n"
+            "a1.channels.c1.capacity = 10000\n"
+            "a1.channels.c1.transactionCapacity = 100\n"
+            "a1.sinks.k1.type = kafka\n"
+            "a1.sinks.k1.kafka.bootstrap.servers = " + _kafka.bootstrap() + "\n"
+            "a1.sinks.k1.kafka.topic = " + topic + "\n"
+            "a1.sinks.k1.kafka.producer.linger.ms = 1\n"
+            "a1.sinks.k1.channel = c1\n";
+        std::istringstream keys(sink_keys);
+        for (std::string line; std::getline(keys, line);) cfg += "a1.sinks.k1." + line + "\n";
+        return cfg;
     }
 
     temp_dir _dir;
@@ -351,25 +379,7 @@ TEST_F(kafka_test, sink_retries_on_broker_errors_and_drops_nothing) {
                                       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
                                       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
                                       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
-    std::string events;
-    for (int i = 0; i < 300; i++) events += std::to_string(1000 + i) + " ev" + std::to_string(i) + "\n";
-    std::string path = _dir.write("events.txt", events);
-    std::string cfg =
-        "a1.sources = r1\n"
-        "a1.channels = c1\n"
-        "a1.sinks = k1\n"
-        "a1.sources.r1.type = replay\n"
-        "a1.sources.r1.path = " + path + "\n"
-        "a1.sources.r1.channels = c1\n"
-        "a1.channels.c1.type = memory\n"
-        "a1.channels.c1.capacity = 10000\n"
-        "a1.channels.c1.transactionCapacity = 100\n"
-        "a1.sinks.k1.type = kafka\n"
-        "a1.sinks.k1.kafka.bootstrap.servers = " + _kafka.bootstrap() + "\n"
-        "a1.sinks.k1.kafka.topic = faulty\n"
-        "a1.sinks.k1.kafka.producer.retries = 0\n"
-        "a1.sinks.k1.kafka.producer.linger.ms = 1\n"
-        "a1.sinks.k1.channel = c1\n";
+    std::string cfg = replay_into_kafka(300, "faulty", "kafka.producer.retries = 0");
     start(_a, cfg);
     // The replay source ends; the agent drains the channel into Kafka and exits.
     exit_result r = _a.wait(seconds(40));
@@ -389,26 +399,7 @@ TEST_F(kafka_test, sink_resumes_after_a_full_local_queue_without_losing_or_repea
     // sink hands over stops at QUEUE_FULL part way and resumes where it stopped.
     _kafka.create_topic("narrow", 1);
     const int n = 3000;
-    std::string events;
-    for (int i = 0; i < n; i++) events += std::to_string(1000 + i) + " ev" + std::to_string(i) + "\n";
-    std::string path = _dir.write("events.txt", events);
-    std::string cfg =
-        "a1.sources = r1\n"
-        "a1.channels = c1\n"
-        "a1.sinks = k1\n"
-        "a1.sources.r1.type = replay\n"
-        "a1.sources.r1.path = " + path + "\n"
-        "a1.sources.r1.channels = c1\n"
-        "a1.channels.c1.type = memory\n"
-        "a1.channels.c1.capacity = 10000\n"
-        "a1.channels.c1.transactionCapacity = 100\n"
-        "a1.sinks.k1.type = kafka\n"
-        "a1.sinks.k1.kafka.bootstrap.servers = " + _kafka.bootstrap() + "\n"
-        "a1.sinks.k1.kafka.topic = narrow\n"
-        "a1.sinks.k1.flumeBatchSize = 100\n"
-        "a1.sinks.k1.kafka.producer.queue.buffering.max.messages = 7\n"
-        "a1.sinks.k1.kafka.producer.linger.ms = 1\n"
-        "a1.sinks.k1.channel = c1\n";
+    std::string cfg = replay_into_kafka(n, "narrow", "flumeBatchSize = 100\nkafka.producer.queue.buffering.max.messages = 7");
     start(_a, cfg);
     exit_result r = _a.wait(seconds(60));
     ASSERT_TRUE(r.exited && r.code == 0) << describe(r) << tail(r.err);
