@@ -129,6 +129,8 @@ Status Agent::start() {
     SLUICE_ASSERT(!_started, "agent started twice");
     _started = true;
     unsigned shards = _runtime.shard_count();
+    // Before anything can fail: stop() walks every shard's state.
+    for (unsigned i = 0; i < shards; i++) _shards.push_back(std::make_unique<shard_state>());
     for (auto& vc : _topology->channels) {
         auto& counters =
             _metrics.add("CHANNEL", vc.settings.name(), counter_names(channel_counter_names(), *vc.descriptor), shards);
@@ -146,7 +148,6 @@ Status Agent::start() {
     for (auto& vk : _topology->sinks)
         sink_counters.push_back(
             &_metrics.add("SINK", vk.settings.name(), counter_names(sink_counter_names(), *vk.descriptor), shards));
-    for (unsigned i = 0; i < shards; i++) _shards.push_back(std::make_unique<shard_state>());
 
     std::mutex mu;
     Status first_error;
