@@ -13,6 +13,7 @@
 #include "io/file_channel.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -21,9 +22,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "core/assert.h"
 #include "core/component.h"
@@ -39,6 +43,8 @@ using namespace seglog;
 namespace {
 
 constexpr int64_t sync_retry_us = 100 * 1000;
+// A chain's spare segment while it is made and until it is used.
+constexpr std::string_view spare_file_name = "spare.tmp";
 
 std::string full_text(const std::string& name) {
     return "The channel has reached it's capacity. This might be the result of a sink on the channel having too low "
@@ -83,10 +89,41 @@ struct run {
 
 
 
+class Chain;
+
+// Makes the chains' spare segments (docs/durable-format.md §5) on a thread
+// of its own: allocating and pre-faulting a
+// 64 MiB segment takes 10-35 ms, which no shard should wait for.
+class SpareMaker {
+public:
+    SpareMaker() = default;
+    SpareMaker(const SpareMaker&) = delete;
+    SpareMaker& operator=(const SpareMaker&) = delete;
+    ~SpareMaker() { stop(); }
+
+    // Main thread, at the channel's start: the thread inherits the
+    // process's CPUs, not a pinned shard's.
+    void start() { _thread = std::thread([this] { loop(); }); }
+    // Any thread: make a spare for `chain` (which asks once at a time).
+    void request(std::weak_ptr<Chain> chain);
+    // Ends the thread once the spare in progress is made.
+    void stop();
+
+private:
+    void loop();
+
+    std::mutex _mu;
+    std::condition_variable _cv;
+    std::deque<std::weak_ptr<Chain>> _jobs;
+    bool _stop = false;  // under _mu
+    std::thread _thread;
+};
+
 // What the chains of one channel share. Counters are atomics (any shard).
 struct file_shared {
     const file_options& opts;
     CounterGroup& counters;
+    SpareMaker* spares = nullptr;  // null: chains make every segment themselves
     alignas(cache_line) std::atomic<int64_t> used_events{0};
     std::atomic<uint64_t> put_errors{0}, take_errors{0}, checkpoint_errors{0}, backup_checkpoint_errors{0};
 };
@@ -123,8 +160,18 @@ public:
     uint64_t commit_mark() const { return _commits; }
     void when_durable(uint64_t mark, std::function<void()> fn);
 
+    // SpareMaker's thread: makes this chain's spare (blocking) and hands it over.
+    void make_spare();
+    // Main thread, before attach: makes the spare the chain will want
+    // first (a new channel's first segment), so no shard waits for it.
+    void make_first_spare();
+    // Deletes a spare nobody will use (the channel stops).
+    void drop_spare();
+
 private:
     Result<uint64_t> room_for(uint64_t len);
+    void ask_for_spare();
+    std::unique_ptr<Segment> take_spare();
     Status next_segment();
     Status segment_failed(const Status& st);  // logs (rate-limited); the put error
     void recycle(std::unique_ptr<Segment> seg);
@@ -170,12 +217,20 @@ private:
     int64_t _segment_logged_us = 0;
     uint64_t _checkpointed_low = UINT64_MAX;
 
+    // The spare: made on SpareMaker's thread, handed over under _spare_mu.
+    // _spare_asked is the shard's: a spare was asked for and not yet taken.
+    std::mutex _spare_mu;
+    std::unique_ptr<Segment> _spare;
+    bool _spare_failed = false;
+    bool _spare_asked = false;
+
     friend class FileChannel;
 };
 
 Status Chain::recover() {
     if (Status st = make_dirs(_dir); !st) return st;
     const auto& o = _sh.opts;
+    ::unlink((_dir + "/" + std::string(spare_file_name)).c_str());  // interrupted or never used
     std::vector<uint64_t> found = list_segments(_dir);
     for (uint64_t idx : found) {
         std::string path = _dir + "/" + segment_file_name(idx);
@@ -352,6 +407,7 @@ Result<uint64_t> Chain::room_for(uint64_t len) {
         if (len > seg->size() - header_size) return too_big(seg->size());  // a smaller recycled segment
     }
     uint64_t off = _write_off;
+    if (!_spare_asked && _free.empty() && off > seg->size() / 2) ask_for_spare();
     // The log must keep ending in a zero length (a recycled segment holds old records).
     uint64_t after = align8(off + len);
     if (after + 8 <= seg->size()) std::memset(seg->data() + after, 0, 8);
@@ -372,6 +428,12 @@ Status Chain::next_segment() {
         }
         h.file_size = seg->size();
         std::memset(seg->data() + header_size, 0, 8);
+        seg->set_header(h);
+    } else if ((seg = take_spare())) {
+        if (Status st = seg->rename_to(path); !st) {
+            ::unlink(seg->path().c_str());
+            return segment_failed(st);
+        }
         seg->set_header(h);
     } else {
         struct statvfs vfs {};
@@ -418,6 +480,90 @@ Status Chain::segment_failed(const Status& st) {
     }
     _segment_failing = true;
     return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
+}
+
+void Chain::ask_for_spare() {
+    auto self = weak_from_this();
+    if (!_sh.spares || self.expired()) return;
+    _spare_asked = true;
+    _sh.spares->request(std::move(self));
+}
+
+std::unique_ptr<Segment> Chain::take_spare() {
+    if (!_spare_asked) return nullptr;
+    std::lock_guard lock(_spare_mu);
+    // Ready; or failed (ask again at the next half-full segment); or still
+    // being made (a later segment takes it; no second one is asked for).
+    if (_spare || _spare_failed) _spare_asked = false;
+    _spare_failed = false;
+    return std::move(_spare);
+}
+
+void Chain::make_spare() {
+    const auto& o = _sh.opts;
+    const std::string path = _dir + "/" + std::string(spare_file_name);
+    struct statvfs vfs {};
+    if (::statvfs(_dir.c_str(), &vfs) == 0 &&
+        int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize) < o.min_required_space + int64_t(o.max_file_size)) {
+        std::lock_guard lock(_spare_mu);
+        _spare_failed = true;  // the chain's own attempt reports the space
+        return;
+    }
+    ::unlink(path.c_str());
+    auto made = Segment::create(path, SegmentHeader{_id, 0, 0, o.max_file_size, segment_state::free});
+    if (made) made.value()->prefault();
+    std::lock_guard lock(_spare_mu);
+    if (!made) {
+        log_warn("file channel %s: cannot make a spare segment: %s (the next segment is made when needed)",
+                 o.name.c_str(), made.status().message().c_str());
+        _spare_failed = true;
+        return;
+    }
+    _spare = std::move(made.value());
+}
+
+void Chain::make_first_spare() {
+    if (!_free.empty() || (write_seg() && _write_off <= write_seg()->size() / 2)) return;
+    _spare_asked = true;
+    make_spare();
+}
+
+void Chain::drop_spare() {
+    std::lock_guard lock(_spare_mu);
+    if (_spare) ::unlink(_spare->path().c_str());
+    _spare.reset();
+}
+
+void SpareMaker::request(std::weak_ptr<Chain> chain) {
+    std::lock_guard lock(_mu);
+    if (_stop) return;
+    _jobs.push_back(std::move(chain));
+    _cv.notify_one();
+}
+
+void SpareMaker::stop() {
+    {
+        std::lock_guard lock(_mu);
+        _stop = true;
+        _cv.notify_one();
+    }
+    if (_thread.joinable()) _thread.join();
+}
+
+void SpareMaker::loop() {
+    pthread_setname_np(pthread_self(), "sluice-spares");
+    std::unique_lock lock(_mu);
+    for (;;) {
+        _cv.wait(lock, [&] { return _stop || !_jobs.empty(); });
+        if (_stop) return;
+        std::shared_ptr<Chain> chain = _jobs.front().lock();
+        _jobs.pop_front();
+        if (!chain) continue;
+        lock.unlock();
+        chain->make_spare();
+        chain.reset();
+        lock.lock();
+    }
 }
 
 void Chain::recycle(std::unique_ptr<Segment> seg) {
@@ -755,6 +901,7 @@ public:
     FileChannel(ChannelContext& ctx, file_options opts)
         : Channel(ctx.settings.name(), ctx.shards), _opts(std::move(opts)), _sh{_opts, ctx.counters},
           _runtime(ctx.runtime) {
+        _sh.spares = &_spares;
         ctx.counters.set_gauges([this](auto& out) {
             uint64_t size = uint64_t(std::max<int64_t>(0, _sh.used_events.load(std::memory_order_relaxed)));
             out.emplace_back("ChannelSize", std::to_string(size));
@@ -797,6 +944,7 @@ private:
     file_options _opts;
     file_shared _sh;
     Runtime* _runtime;
+    SpareMaker _spares;  // after _opts and _sh, which its thread reads: joined before they go
     std::vector<std::shared_ptr<Chain>> _chains;
     std::vector<int> _locks;
     std::atomic<bool> _open{false};
@@ -844,6 +992,8 @@ Status FileChannel::start() {
             if (Status st = _chains[c % shards]->adopt(orphan, _opts.checkpoint_dir, _opts.backup_checkpoint_dir); !st) return st;
         }
     }
+    for (auto& c : _chains) c->make_first_spare();
+    _spares.start();
     _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->attach(shard); });
     _open = true;
     return Status::ok();
@@ -852,6 +1002,8 @@ Status FileChannel::start() {
 void FileChannel::stop() {
     if (!_open.exchange(false)) return;
     _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->detach(); });
+    _spares.stop();
+    for (auto& c : _chains) c->drop_spare();
 }
 
 class FilePut final : public PutTransaction {

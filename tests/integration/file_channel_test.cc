@@ -6,6 +6,7 @@
 // `sluice channel inspect`.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <filesystem>
@@ -533,6 +534,74 @@ TEST_P(file_channel_test, acks_at_commit_without_fsync_per_transaction_still_sur
     ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 2000; }, seconds(20)));
     ASSERT_NO_FATAL_FAILURE(stop(b));
     EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 2000));
+}
+
+// New segments are spares made ahead (docs/durable-format.md §5): written
+// with zeros and synced off the shard, then renamed into the chain when it
+// needs a segment, so spare.tmp's file becomes a segment. A spare left by a
+// killed agent is deleted at start, an unused one at stop, and neither
+// costs an event.
+TEST_P(file_channel_test, new_segments_are_spares_made_ahead_and_lose_nothing) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {{"maxFileSize", "65536"}}, 1));
+    const std::string spare = _data + "/chain-0/spare.tmp";
+    auto inode = [](const std::string& path) {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_ino) : uint64_t(0);
+    };
+    auto segment_inodes = [&] {
+        std::set<uint64_t> out;
+        for (auto& s : segments()) out.insert(inode(s));
+        return out;
+    };
+    // Past half of the first segment a spare is asked for; rolling to new
+    // segments, the chain renames it in.
+    int sent = 0;
+    uint64_t spare_ino = 0;
+    while (sent < 40000 && !spare_ino) {
+        ASSERT_NO_FATAL_FAILURE(send_acked(sent, 200, 1));
+        sent += 200;
+        poll_until([&] { return (spare_ino = inode(spare)) != 0; }, milliseconds(50));
+    }
+    ASSERT_NE(spare_ino, 0u) << "no spare after " << sent << " events";
+    while (sent < 40000 && !segment_inodes().count(spare_ino)) {
+        ASSERT_NO_FATAL_FAILURE(send_acked(sent, 200, 1));
+        sent += 200;
+    }
+    ASSERT_TRUE(segment_inodes().count(spare_ino)) << "the spare never became a segment";
+    // The next one, then a SIGKILL with the spare in place.
+    while (sent < 80000 && !fs::exists(spare)) {
+        ASSERT_NO_FATAL_FAILURE(send_acked(sent, 200, 1));
+        sent += 200;
+        poll_until([&] { return fs::exists(spare); }, milliseconds(50));
+    }
+    ASSERT_TRUE(fs::exists(spare));
+    a.kill_now();
+    // What a kill mid-creation leaves: not a segment.
+    fs::resize_file(spare, 100);
+
+    // The write segment is past half: a new spare is made at start.
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, false, {{"maxFileSize", "65536"}}, 1));
+    ASSERT_TRUE(fs::exists(spare));
+    ASSERT_EQ(fs::file_size(spare), 65536u) << "the killed agent's spare was replaced at start";
+    sluice::seglog::SegmentHeader h;
+    ASSERT_TRUE(sluice::seglog::decode_header(read_file(spare), h).is_ok());
+    EXPECT_EQ(h.state, sluice::seglog::segment_state::free);
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_FALSE(fs::exists(spare)) << "an unused spare is deleted at stop";
+
+    // The sink's take records ask for spares again.
+    agent_process c;
+    ASSERT_NO_FATAL_FAILURE(start(c, true, {{"maxFileSize", "65536"}}, 1));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(sent); }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(send_acked(sent, 2000, 1));
+    sent += 2000;
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(sent); }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(c));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, sent));
+    EXPECT_FALSE(fs::exists(spare)) << "an unused spare is deleted at stop";
+    EXPECT_EQ(inspect().code, 0);
 }
 
 TEST_P(file_channel_test, a_second_agent_on_the_same_directories_fails_at_start) {
