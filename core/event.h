@@ -102,7 +102,8 @@ public:
 
     // When the source read these events, since the epoch: sinks' delivery
     // latency and a stream's processing time. Microseconds, but whole
-    // milliseconds once through a durable channel (its records keep ms).
+    // milliseconds when read back from a durable channel's segment (its
+    // records keep ms).
     int64_t received_us() const { return _received_us; }
     void set_received_us(int64_t us) { _received_us = us; }
     int64_t received_ms() const { return _received_us / 1000; }

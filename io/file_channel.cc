@@ -8,8 +8,10 @@
 // channel). A commit copies its record into the mapping and is visible to
 // takers at once; sources acknowledge it only once it is durable
 // (Channel::when_durable), after a grouped fdatasync that runs on the
-// reactor's worker threads. Takes read events back from the mapping, so the
-// channel holds in memory only a small index of what is queued.
+// reactor's worker threads. Takes hand out the put's own batches while the
+// chain holds them (takeCacheBytes), else read events back from the mapping,
+// so beyond that bound the channel holds in memory only an index of what is
+// queued.
 #include "io/file_channel.h"
 
 #include <fcntl.h>
@@ -72,7 +74,29 @@ Status make_dirs(const std::string& path) {
     return Status::ok();
 }
 
-// Events [seq, seq+count) of one events record, the next of them at `off`.
+// A committed record's events as the put handed them over, kept in memory
+// so a take hands out those batches instead of decoding the record (the
+// same events: the record was encoded from them). Held while a run of the
+// record is queued or taken, within takeCacheBytes per chain; a record
+// committed beyond it is read back from its segment when taken.
+struct held_events {
+    held_events(std::vector<EventSpan> s, uint64_t first, uint64_t b, uint64_t* total)
+        : spans(std::move(s)), first_seq(first), bytes(b), held_total(total) {
+        *held_total += bytes;
+    }
+    held_events(const held_events&) = delete;
+    held_events& operator=(const held_events&) = delete;
+    ~held_events() { *held_total -= bytes; }
+
+    std::vector<EventSpan> spans;
+    uint64_t first_seq;   // of spans' first event
+    uint64_t bytes;       // the spans' batches' body bytes: what is held, about
+    uint64_t* held_total;  // the chain's count (shard only)
+};
+
+// Events [seq, seq+count) of one events record, the next of them at `off`
+// (when the run is not held: a held run is never decoded, so its `off`
+// stays at the record's first event).
 struct run {
     Segment* seg;
     uint64_t off;
@@ -83,6 +107,7 @@ struct run {
     // one record, and different for any two records (runs may only be
     // rejoined within a record: `off` walks one record's events).
     uint64_t record_end_seq;
+    std::shared_ptr<const held_events> held;  // null: decode from the segment
 };
 
 }  // namespace
@@ -146,9 +171,11 @@ public:
 
     Status append_events(const std::vector<EventSpan>& spans, uint32_t count, int64_t time_ms);
     Status append_take(const std::vector<SeqRange>& ranges);
-    // Removes events from the queue head into `batch`, appending what was
-    // taken to `pieces`. Returns how many.
-    uint32_t take(uint32_t want, EventBatch& batch, std::vector<run>& pieces);
+    // Removes up to `want` events from the queue head, appending them in
+    // order to `out` (the put's own batches where held, else one batch
+    // decoded from the segments) and what was taken to `pieces`. Returns
+    // how many.
+    uint32_t take(uint32_t want, std::vector<EventSpan>& out, std::vector<run>& pieces);
     void untake(std::vector<run>& pieces);  // rollback: back to the head, in order
     void consumed(const std::vector<run>& pieces);
 
@@ -196,6 +223,7 @@ private:
     std::deque<std::unique_ptr<Segment>> _free;
     uint64_t _next_index = 1, _next_seq = 0, _write_off = 0;
 
+    uint64_t _held_bytes = 0;  // before _queue: its runs' held_events count down into it
     std::deque<run> _queue;
     std::atomic<uint64_t> _queued{0};
     std::vector<std::function<void()>> _listeners;
@@ -310,7 +338,7 @@ Status Chain::recover() {
                 return;
             }
             if (r.seq + r.count <= cp.low) return;
-            run rn{&seg, r.offset + record_header_size, r.seq, r.count, r.time_ms, r.seq + r.count};
+            run rn{&seg, r.offset + record_header_size, r.seq, r.count, r.time_ms, r.seq + r.count, nullptr};
             if (rn.seq < cp.low) {
                 uint32_t skip = uint32_t(cp.low - rn.seq);
                 bool ok = skip_events(seg.bytes(), rn.off, skip);
@@ -583,7 +611,11 @@ Status Chain::append_events(const std::vector<EventSpan>& spans, uint32_t count,
     if (!off) return off.status();
     Segment* seg = write_seg();
     write_events_record(seg->data() + off.value(), seg->header.index, _next_seq, time_ms, spans, count, uint32_t(len));
-    _queue.push_back(run{seg, off.value() + record_header_size, _next_seq, count, time_ms, _next_seq + count});
+    std::shared_ptr<const held_events> held;
+    uint64_t bytes = 0;
+    for (const auto& sp : spans) bytes += sp.batch->body_bytes();
+    if (_held_bytes + bytes <= _sh.opts.take_cache_bytes) held = std::make_shared<held_events>(spans, _next_seq, bytes, &_held_bytes);
+    _queue.push_back(run{seg, off.value() + record_header_size, _next_seq, count, time_ms, _next_seq + count, std::move(held)});
     seg->live_events += count;
     _next_seq += count;
     _write_off = align8(off.value() + len);
@@ -609,35 +641,73 @@ Status Chain::append_take(const std::vector<SeqRange>& ranges) {
     return Status::ok();
 }
 
-uint32_t Chain::take(uint32_t want, EventBatch& batch, std::vector<run>& pieces) {
-    // Size the batch once for what is taken: grown by doubling, it copied a
+namespace {
+
+// Appends events [skip, skip + n) of `h` to `out` as spans of its batches.
+void append_held(const held_events& h, uint64_t skip, uint32_t n, std::vector<EventSpan>& out) {
+    for (const auto& sp : h.spans) {
+        if (n == 0) break;
+        if (skip >= sp.size()) {
+            skip -= sp.size();
+            continue;
+        }
+        const uint32_t from = sp.begin + uint32_t(skip), k = std::min<uint32_t>(n, sp.end - from);
+        out.push_back(EventSpan{sp.batch, from, from + k});
+        n -= k;
+        skip = 0;
+    }
+    SLUICE_ASSERT(n == 0, "a held record has fewer events than its run");
+}
+
+}  // namespace
+
+uint32_t Chain::take(uint32_t want, std::vector<EventSpan>& out, std::vector<run>& pieces) {
+    // Size the batch of decoded events once: grown by doubling, it copied a
     // take's bytes about once more and faulted in fresh pages for each step.
     size_t bytes = 0;
     uint64_t headers = 0;
-    uint32_t events = 0;
+    uint32_t events = 0, to_decode = 0;
     for (auto it = _queue.begin(); it != _queue.end() && events < want; ++it) {
         const uint32_t n = std::min(want - events, it->count);
+        events += n;
+        if (it->held) continue;
         size_t end = it->off;
         bool ok = skip_events(it->seg->bytes(), end, n, &headers);
         SLUICE_ASSERT(ok, "a committed events record does not decode");
         bytes += end - it->off;  // the events' bytes and their length fields: a little more than needed
-        events += n;
+        to_decode += n;
     }
-    batch.reserve_more(events, bytes, size_t(headers));
+    std::shared_ptr<EventBatch> decoded;
+    if (to_decode > 0) {
+        decoded = std::make_shared<EventBatch>();
+        decoded->reserve_more(to_decode, bytes, size_t(headers));
+    }
+    uint32_t decoded_from = 0;  // decoded events not yet in `out`
+    auto flush_decoded = [&] {
+        if (decoded && decoded->size() > decoded_from) out.push_back(EventSpan{decoded, decoded_from, decoded->size()});
+        if (decoded) decoded_from = decoded->size();
+    };
     uint32_t got = 0;
     while (got < want && !_queue.empty()) {
         run& head = _queue.front();
         uint32_t n = std::min(want - got, head.count);
         run piece = head;
         piece.count = n;
-        bool ok = decode_events(head.seg->bytes(), head.off, n, batch);
-        SLUICE_ASSERT(ok, "a committed events record does not decode");
-        pieces.push_back(piece);
+        if (head.held) {
+            flush_decoded();
+            append_held(*head.held, head.seq - head.held->first_seq, n, out);
+        } else {
+            if (decoded->empty()) decoded->set_received_ms(head.time_ms);
+            bool ok = decode_events(head.seg->bytes(), head.off, n, *decoded);
+            SLUICE_ASSERT(ok, "a committed events record does not decode");
+        }
+        pieces.push_back(std::move(piece));
         head.seq += n;
         head.count -= n;
         if (head.count == 0) _queue.pop_front();
         got += n;
     }
+    flush_decoded();
     add_queued(-int64_t(got));
     return got;
 }
@@ -874,11 +944,11 @@ Status Chain::adopt(Chain& from, const std::string& checkpoint_dir, const std::s
     uint64_t moved = 0;
     const uint32_t per_record = std::max<uint32_t>(1, _sh.opts.tx_capacity);
     while (!from._queue.empty()) {
-        auto batch = std::make_shared<EventBatch>();
+        std::vector<EventSpan> spans;
         std::vector<run> pieces;
         int64_t time_ms = from._queue.front().time_ms;
-        uint32_t n = from.take(per_record, *batch, pieces);
-        if (Status st = append_events({EventSpan{batch, 0, n}}, n, time_ms); !st) return st;
+        uint32_t n = from.take(per_record, spans, pieces);
+        if (Status st = append_events(spans, n, time_ms); !st) return st;
         moved += n;
     }
     sync_now();
@@ -1068,11 +1138,7 @@ public:
         uint32_t want = std::min(max, _ch._opts.tx_capacity - _count);
         uint32_t got = 0;
         if (want > 0 && _ch._chains[_shard]->queued() > 0) {
-            auto batch = std::make_shared<EventBatch>();
-            size_t first_piece = _pieces.size();
-            got = _ch._chains[_shard]->take(want, *batch, _pieces);
-            batch->set_received_ms(_pieces[first_piece].time_ms);
-            _spans.push_back(EventSpan{batch, 0, got});
+            got = _ch._chains[_shard]->take(want, _spans, _pieces);
             _count += got;
         }
         _ch._sh.counters.add(_shard, channel_counter::event_take_attempt, got + (got < max ? 1 : 0));
@@ -1170,6 +1236,7 @@ file_options file_options_from(const ComponentSettings& s) {
     o.fsync_interval_ms = std::max<int64_t>(1, s.get_duration_ms("fsyncInterval"));
     o.group_bytes = uint64_t(s.get_int("commitGroupBytes"));
     o.group_delay_us = s.get_duration_ms("commitGroupDelay") * 1000;
+    o.take_cache_bytes = uint64_t(s.get_int("takeCacheBytes"));
     return o;
 }
 
@@ -1244,6 +1311,10 @@ ComponentDescriptor file_channel_descriptor() {
          "sluice: while a sync runs, the next one starts early once this many bytes are waiting for it.", 1},
         {"commitGroupDelay", KeyType::duration_ms, "2", false,
          "sluice: while a sync runs, the next one starts early once a commit has waited this long.", 0},
+        {"takeCacheBytes", KeyType::bytes, "33554432", false,
+         "sluice: bytes of committed events each shard keeps in memory (the put's own batches), so takes hand "
+         "them out instead of reading them back from the segments; 0 reads every take from the segments.",
+         0},
         {"use-log-replay-v1", KeyType::boolean, "false", false, "Accepted for Flume compatibility; sluice has one replay."},
         {"use-fast-replay", KeyType::boolean, "false", false, "Accepted for Flume compatibility; sluice has one replay."},
         {"encryption.", KeyType::prefix, "", false, "Flume's encryption keys: not supported (a configuration error)."},

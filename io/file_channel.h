@@ -33,6 +33,7 @@ struct file_options {
     int64_t fsync_interval_ms = 0;
     uint64_t group_bytes = 0;
     int64_t group_delay_us = 0;
+    uint64_t take_cache_bytes = 0;
 };
 file_options file_options_from(const ComponentSettings& s);
 std::unique_ptr<Channel> make_file_channel(ChannelContext& ctx, file_options opts);

@@ -867,6 +867,55 @@ TEST_P(file_channel_dirs_test, takes_over_many_records_rolled_back_by_a_full_sin
     EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, n));
 }
 
+// Takes hand out the put's own batches while the chain holds them
+// (takeCacheBytes) and decode the rest from the segments. Events recovered
+// at a restart are decoded; those put after it are held (all of them, a few,
+// or none), and a failing sink keeps rolling back takes of the mixed queue:
+// the events still come out once each and in order.
+TEST_P(file_channel_dirs_test, takes_mixing_held_and_decoded_records_keep_order) {
+    for (const char* cache : {"33554432", "40", "0"}) {
+        SCOPED_TRACE(std::string("takeCacheBytes = ") + cache);
+        small_tmpfs disk;
+        const std::string mount = _dir.file(std::string("sinkdisk") + cache);
+        if (!disk.mount(mount, size_t(1) << 20)) {
+            ASSERT_NE(::geteuid(), 0u) << "root, yet " << disk.error();
+            GTEST_SKIP() << "cannot fill a disk here without root: " << disk.error();
+        }
+        _sink_dir = mount;
+        _out = mount;
+        _data = _dir.file(std::string("data") + cache);
+        _ckpt = _dir.file(std::string("ckpt") + cache);
+        const key_values keys = {{"takeCacheBytes", cache}};
+        const int n = 200, recovered = 75;  // the sink takes 50 at a time: one take mixes both
+        auto send = [&](int from, int to) {
+            tcp_client c(_port);
+            for (int k = from; k < to; k++) {  // one commit each
+                ASSERT_TRUE(c.send_all("e" + std::to_string(k) + "\n"));
+                ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << "line " << k;
+            }
+        };
+        {
+            agent_process a;
+            ASSERT_NO_FATAL_FAILURE(start(a, false, keys, 1));
+            ASSERT_NO_FATAL_FAILURE(send(0, recovered));
+            ASSERT_NO_FATAL_FAILURE(stop(a));
+        }
+        ASSERT_GE(disk.fill("filler", 0), 0);
+        agent_process b;
+        ASSERT_NO_FATAL_FAILURE(start(b, true, keys, 1));
+        ASSERT_NO_FATAL_FAILURE(send(recovered, n));
+        ASSERT_TRUE(poll_until([&] { return b.stderr_text().find("write to") != std::string::npos; }, seconds(10)))
+            << b.stderr_text();
+        std::this_thread::sleep_for(milliseconds(500));  // a few more rolled-back takes
+        fs::remove(mount + "/filler");
+        ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(n); }, seconds(30))) << b.stderr_text();
+        ASSERT_NO_FATAL_FAILURE(stop(b));
+        std::vector<std::string> want;
+        for (int k = 0; k < n; k++) want.push_back("e" + std::to_string(k));
+        EXPECT_EQ(read_output_bodies(_out), want);
+    }
+}
+
 // The channel's disk (a small tmpfs) fills during a run while a sink drains
 // it: puts fail with Flume's texts, the sink's takes (which need log room
 // too) are retried without a duplicate, and once space returns ingest resumes
