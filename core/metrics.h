@@ -76,12 +76,14 @@ public:
     // StartTime, StopTime, Type; values as strings.
     std::vector<std::pair<std::string, std::string>> snapshot() const;
 
-    // Receipt-to-delivery latency (sinks): `n` events delivered `us` after
-    // their source read them. Only from shard `shard`'s thread. Buckets from
-    // 50 us (a batch through a memory channel) to 60 s (a sink backing off).
-    static constexpr std::array<int64_t, 19> latency_bounds_us = {
-        50,     100,    250,    500,     1000,    2500,    5000,     10000,    25000,   50000,
-        100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
+    // Latency since a source read `n` events: for a sink, to their delivery;
+    // for a source that acknowledges, to the acknowledgement (durable, with a
+    // file channel). Only from shard `shard`'s thread. Buckets from 50 us (a
+    // batch through a memory channel) to 60 s (a sink backing off); finer
+    // from 0.5 to 2.5 ms, where durable acknowledgements fall.
+    static constexpr std::array<int64_t, 22> latency_bounds_us = {
+        50,     100,    250,    500,    750,     1000,    1500,    2000,     2500,     5000,    10000,
+        25000,  50000,  100000, 250000, 500000,  1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
     void record_latency(unsigned shard, int64_t us, uint64_t n);
     struct Latency {
         std::array<uint64_t, latency_bounds_us.size() + 1> cumulative{};  // last: +Inf (= count)

@@ -189,21 +189,28 @@ std::string prometheus_text(const MetricsRegistry& metrics) {
         out += "# TYPE " + metric + (is_counter[metric] ? " counter\n" : " gauge\n");
         for (const auto& s : samples) out += s + "\n";
     }
-    bool typed = false;
-    for (auto* g : metrics.groups()) {
-        if (g->type() != "SINK") continue;
-        if (!typed) out += "# TYPE sluice_sink_delivery_latency_seconds histogram\n";
-        typed = true;
-        auto l = g->latency();
-        const std::string m = "sluice_sink_delivery_latency_seconds", label = "name=\"" + g->name() + "\"";
-        const auto& bounds = CounterGroup::latency_bounds_us;
-        for (size_t b = 0; b < bounds.size(); b++)
-            out += m + "_bucket{" + label + ",le=\"" + java_double(double(bounds[b]) / 1e6) + "\"} " +
-                   std::to_string(l.cumulative[b]) + "\n";
-        out += m + "_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(l.cumulative.back()) + "\n";
-        out += m + "_sum{" + label + "} " + java_double(double(l.sum_us) / 1e6) + "\n";
-        out += m + "_count{" + label + "} " + std::to_string(l.cumulative.back()) + "\n";
-    }
+    // Latency histograms: every sink's; a source's once it has recorded any
+    // (sources that acknowledge events: netcat with ack-every-event).
+    auto histograms = [&](const char* type, const std::string& m, bool only_used) {
+        bool typed = false;
+        for (auto* g : metrics.groups()) {
+            if (g->type() != type) continue;
+            auto l = g->latency();
+            if (only_used && !l.any) continue;
+            if (!typed) out += "# TYPE " + m + " histogram\n";
+            typed = true;
+            const std::string label = "name=\"" + g->name() + "\"";
+            const auto& bounds = CounterGroup::latency_bounds_us;
+            for (size_t b = 0; b < bounds.size(); b++)
+                out += m + "_bucket{" + label + ",le=\"" + java_double(double(bounds[b]) / 1e6) + "\"} " +
+                       std::to_string(l.cumulative[b]) + "\n";
+            out += m + "_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(l.cumulative.back()) + "\n";
+            out += m + "_sum{" + label + "} " + java_double(double(l.sum_us) / 1e6) + "\n";
+            out += m + "_count{" + label + "} " + std::to_string(l.cumulative.back()) + "\n";
+        }
+    };
+    histograms("SINK", "sluice_sink_delivery_latency_seconds", false);
+    histograms("SOURCE", "sluice_source_ack_latency_seconds", true);
     return out;
 }
 

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <memory>
 #include <unordered_set>
+#include <utility>
 
 #include "core/component.h"
 #include "core/log.h"
@@ -114,6 +115,11 @@ private:
     std::string _sending;  // handed to the reactor, until on_sent
     std::string _held;     // replies waiting for an acknowledgement to be durable
     uint64_t _held_total = 0, _held_released = 0;  // bytes ever put in _held / moved out of it
+    // OKs appended since the last release_when_durable, and when the source
+    // read the oldest of their events: the receipt-to-acknowledgement
+    // latency recorded once they are released.
+    uint64_t _oks_unregistered = 0;
+    int64_t _oks_oldest_us = 0;
     bool _committing = false;          // inside commit_pending: releases only move bytes
     bool _close_pending = false;  // close() waits for held acknowledgements and a send in flight
     // For callbacks that may outlive the connection (when_durable).
@@ -393,6 +399,8 @@ void NetcatConnection::fail_too_long() {
 }
 
 void NetcatConnection::append_oks(uint32_t n) {
+    if (_oks_unregistered == 0) _oks_oldest_us = _batch->received_us();
+    _oks_unregistered += n;
     static const std::string oks = [] {
         std::string s;
         for (int i = 0; i < 1024; i++) s += "OK\n";
@@ -434,8 +442,13 @@ void NetcatConnection::reply(std::string_view text) {
 void NetcatConnection::release_when_durable() {
     if (_held_total == _held_released) return;
     std::weak_ptr<NetcatConnection*> self = _self;
-    _src._processor.when_durable([self, upto = _held_total] {
-        if (auto c = self.lock()) (*c)->release_held(upto);
+    const uint64_t oks = std::exchange(_oks_unregistered, 0);
+    _src._processor.when_durable([self, upto = _held_total, oks, oldest = _oks_oldest_us] {
+        auto c = self.lock();
+        if (!c) return;
+        // All `oks` are counted at the oldest one's latency: an upper bound.
+        if (oks > 0) (*c)->_src._counters.record_latency((*c)->_src._shard.id(), wall_clock_us() - oldest, oks);
+        (*c)->release_held(upto);
     });
 }
 

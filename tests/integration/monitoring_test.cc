@@ -65,7 +65,11 @@ TEST(Monitoring, MetricsAndPrometheusOverHttp) {
                           "sluice_sink_event_drain_success_count{name=\"k1\"} 3\n",
                           "# TYPE sluice_sink_delivery_latency_seconds histogram\n",
                           "sluice_sink_delivery_latency_seconds_bucket{name=\"k1\",le=\"+Inf\"} 3\n",
-                          "sluice_sink_delivery_latency_seconds_count{name=\"k1\"} 3\n"})
+                          "sluice_sink_delivery_latency_seconds_count{name=\"k1\"} 3\n",
+                          // netcat acknowledges each event: receipt to OK
+                          "# TYPE sluice_source_ack_latency_seconds histogram\n",
+                          "sluice_source_ack_latency_seconds_bucket{name=\"r1\",le=\"+Inf\"} 3\n",
+                          "sluice_source_ack_latency_seconds_count{name=\"r1\"} 3\n"})
         EXPECT_NE(prom.find(s), std::string::npos) << s << "\n" << prom;
 
     EXPECT_NE(http(mport, "GET", "/").find("href=\"./metrics\""), std::string::npos);
