@@ -7,7 +7,11 @@
 # RATE events/s for DURATION seconds. Each of the R runs starts from empty
 # directories (every segment new, as in bench/compare); WARM=1 runs once more
 # on the same directories first, so the measured run writes recycled segments,
-# as a long-running agent does. Prints loadgen's ack round-trip percentiles.
+# as a long-running agent does. Prints, per run, the engine's own receipt-to-
+# acknowledgement latency (p50/p99 of the netcat source's
+# sluice_source_ack_latency_seconds histogram: from reading an event to
+# handing its durable OK to the socket), its receipt-to-sink latency, and
+# loadgen's ack round trip (which adds the client's side).
 #
 #   BUILD=build/release RATE=600000 DURATION=4 R=5 bench/durable_latency.sh
 #   SLUICE=/tmp/other/sluice ...   # another build, for side-by-side runs
@@ -27,19 +31,27 @@ WARM=${WARM:-0}
 EXTRA=${EXTRA:-} # more channel keys, "key=value key=value"
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-durable-latency.XXXXXX")}
 
-run_once() { # run_once DIR PORT -> loadgen's summary line
-    local dir=$1 port=$2 pid
-    taskset -c 0 "$SLUICE" agent -n a1 -f "$dir/a.properties" --shards 1 >"$dir/agent.out" 2>"$dir/agent.err" &
+run_once() { # run_once DIR PORT -> "engine ack p50/p99 ... sink p50/p99 ... loadgen <its summary>"
+    local dir=$1 port=$2 mport=$(($2 + 1)) pid lg ack sink
+    taskset -c 0 "$SLUICE" agent -n a1 -f "$dir/a.properties" --shards 1 \
+        -Dsluice.monitoring.type=http -Dsluice.monitoring.port="$mport" >"$dir/agent.out" 2>"$dir/agent.err" &
     pid=$!
     for _ in $(seq 200); do
         ss -ltn | grep -q ":$port " && break
         kill -0 "$pid" 2>/dev/null || { cat "$dir/agent.err" >&2; exit 1; }
         sleep 0.05
     done
-    taskset -c 1 "$LOADGEN" --proto netcat --port "$port" --rate "$RATE" --duration "$DURATION" --conns "$CONNS" \
-        --acks --line-bytes "$LINE_BYTES" --quiet 2>&1 | tail -1
+    lg=$(taskset -c 1 "$LOADGEN" --proto netcat --port "$port" --rate "$RATE" --duration "$DURATION" \
+        --conns "$CONNS" --acks --line-bytes "$LINE_BYTES" --quiet 2>&1 | tail -1)
+    sleep 0.5 # the sink drains
+    prom_histogram "$mport" sluice_source_ack_latency_seconds r1 "$dir/ack.hist" || { echo "no ack histogram" >&2; exit 1; }
+    prom_histogram "$mport" sluice_sink_delivery_latency_seconds k1 "$dir/sink.hist" || { echo "no sink histogram" >&2; exit 1; }
+    awk '{ print $1, 0 }' "$dir/ack.hist" >"$dir/zero.hist"
+    ack=$(quantiles "$dir/zero.hist" "$dir/ack.hist")
+    sink=$(quantiles "$dir/zero.hist" "$dir/sink.hist")
     kill "$pid"
     wait "$pid" || true
+    echo "engine receipt->ack p50/p99 ${ack/ / / } ms, receipt->sink p50/p99 ${sink/ / / } ms; loadgen $lg"
 }
 
 echo "file channel ack latency: $RATE events/s offered for ${DURATION}s, $CONNS connections, $LINE_BYTES-byte lines, WARM=$WARM"
