@@ -117,8 +117,8 @@ struct run {
 class Chain;
 
 // Makes the chains' spare segments (docs/durable-format.md §5) on a thread
-// of its own: allocating and pre-faulting a
-// 64 MiB segment takes 10-35 ms, which no shard should wait for.
+// of its own: allocating and pre-faulting a 64 MiB segment takes 10-35 ms,
+// which no shard should wait for.
 class SpareMaker {
 public:
     SpareMaker() = default;
