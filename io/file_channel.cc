@@ -29,6 +29,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/assert.h"
@@ -116,22 +117,24 @@ struct run {
 
 class Chain;
 
-// Makes the chains' spare segments (docs/durable-format.md §5) on a thread
-// of its own: allocating and pre-faulting a 64 MiB segment takes 10-35 ms,
-// which no shard should wait for.
-class SpareMaker {
+// A thread of the channel for the blocking work no shard should wait for
+// (docs/durable-format.md §5): making spare segments (allocating and
+// pre-faulting 64 MiB takes 10-35 ms) and writing checkpoint files (a
+// write, two syncs and a rename: 2-3 ms).
+class ChannelWorker {
 public:
-    SpareMaker() = default;
-    SpareMaker(const SpareMaker&) = delete;
-    SpareMaker& operator=(const SpareMaker&) = delete;
-    ~SpareMaker() { stop(); }
+    ChannelWorker() = default;
+    ChannelWorker(const ChannelWorker&) = delete;
+    ChannelWorker& operator=(const ChannelWorker&) = delete;
+    ~ChannelWorker() { stop(); }
 
     // Main thread, at the channel's start: the thread inherits the
     // process's CPUs, not a pinned shard's.
     void start() { _thread = std::thread([this] { loop(); }); }
-    // Any thread: make a spare for `chain` (which asks once at a time).
-    void request(std::weak_ptr<Chain> chain);
-    // Ends the thread once the spare in progress is made.
+    // Any thread: runs `job` on the worker's thread, after those posted
+    // before it. False (and nothing runs) once stopped.
+    bool post(std::function<void()> job);
+    // Ends the thread once the job in progress is done; later ones are dropped.
     void stop();
 
 private:
@@ -139,7 +142,7 @@ private:
 
     std::mutex _mu;
     std::condition_variable _cv;
-    std::deque<std::weak_ptr<Chain>> _jobs;
+    std::deque<std::function<void()>> _jobs;
     bool _stop = false;  // under _mu
     std::thread _thread;
 };
@@ -148,7 +151,7 @@ private:
 struct file_shared {
     const file_options& opts;
     CounterGroup& counters;
-    SpareMaker* spares = nullptr;  // null: chains make every segment themselves
+    ChannelWorker* worker = nullptr;  // null: chains make segments and checkpoints themselves
     alignas(cache_line) std::atomic<int64_t> used_events{0};
     std::atomic<uint64_t> put_errors{0}, take_errors{0}, checkpoint_errors{0}, backup_checkpoint_errors{0};
 };
@@ -187,7 +190,7 @@ public:
     uint64_t commit_mark() const { return _commits; }
     void when_durable(uint64_t mark, std::function<void()> fn);
 
-    // SpareMaker's thread: makes this chain's spare (blocking) and hands it over.
+    // The worker's thread: makes this chain's spare (blocking) and hands it over.
     void make_spare();
     // Main thread, before attach: makes the spare the chain will want
     // first (a new channel's first segment), so no shard waits for it.
@@ -205,10 +208,16 @@ private:
     void dirtied(Segment* s, uint64_t bytes);
     void maybe_sync();
     void start_sync();
-    void sync_done(uint64_t target, int err, std::vector<Segment*> segs);
+    void sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segment*> segs);
     void release_waiters();  // runs the when_durable callbacks now due
     void sync_now();  // blocking: at detach and adopt
+    // Syncs what is dirty, then runs fn once every sync started so far is done.
+    void after_syncs(std::function<void(bool synced)> fn);
+    // Checkpoints without blocking the shard: syncs through the reactor, the
+    // file written on the worker, the recycling back on the shard.
     void checkpoint();
+    void checkpoint_written(const Checkpoint& cp, size_t keep, bool ok);
+    void checkpoint_now();  // blocking: at detach, or without a worker
     void arm_checkpoint_timer();
     void arm_fsync_timer();
     void add_queued(int64_t d) { _queued.store(uint64_t(int64_t(queued()) + d), std::memory_order_relaxed); }
@@ -240,12 +249,20 @@ private:
     TimerId _group_timer = 0, _checkpoint_timer = 0, _fsync_timer = 0;
     std::deque<std::pair<uint64_t, std::function<void()>>> _waiters;
     bool _checkpoint_due = false;
+    // A checkpoint under way (its syncs, then its file on the worker), and
+    // one more asked for meanwhile.
+    bool _checkpoint_running = false, _checkpoint_again = false;
+    // Syncs by start order; callbacks run once every sync started before
+    // them has finished (false: one failed).
+    uint64_t _syncs_started = 0;
+    std::set<uint64_t> _syncs_running;
+    std::deque<std::pair<uint64_t, std::function<void(bool)>>> _after_syncs;
     int64_t _space_logged_us = INT64_MIN / 2;
     bool _segment_failing = false;  // the last new segment could not be made
     int64_t _segment_logged_us = 0;
     uint64_t _checkpointed_low = UINT64_MAX;
 
-    // The spare: made on SpareMaker's thread, handed over under _spare_mu.
+    // The spare: made on the worker's thread, handed over under _spare_mu.
     // _spare_asked is the shard's: a spare was asked for and not yet taken.
     std::mutex _spare_mu;
     std::unique_ptr<Segment> _spare;
@@ -511,10 +528,11 @@ Status Chain::segment_failed(const Status& st) {
 }
 
 void Chain::ask_for_spare() {
-    auto self = weak_from_this();
-    if (!_sh.spares || self.expired()) return;
-    _spare_asked = true;
-    _sh.spares->request(std::move(self));
+    std::weak_ptr<Chain> self = weak_from_this();
+    if (!_sh.worker || self.expired()) return;
+    _spare_asked = _sh.worker->post([self] {
+        if (auto c = self.lock()) c->make_spare();
+    });
 }
 
 std::unique_ptr<Segment> Chain::take_spare() {
@@ -562,14 +580,15 @@ void Chain::drop_spare() {
     _spare.reset();
 }
 
-void SpareMaker::request(std::weak_ptr<Chain> chain) {
+bool ChannelWorker::post(std::function<void()> job) {
     std::lock_guard lock(_mu);
-    if (_stop) return;
-    _jobs.push_back(std::move(chain));
+    if (_stop) return false;
+    _jobs.push_back(std::move(job));
     _cv.notify_one();
+    return true;
 }
 
-void SpareMaker::stop() {
+void ChannelWorker::stop() {
     {
         std::lock_guard lock(_mu);
         _stop = true;
@@ -578,18 +597,17 @@ void SpareMaker::stop() {
     if (_thread.joinable()) _thread.join();
 }
 
-void SpareMaker::loop() {
-    pthread_setname_np(pthread_self(), "sluice-spares");
+void ChannelWorker::loop() {
+    pthread_setname_np(pthread_self(), "sluice-chanwork");
     std::unique_lock lock(_mu);
     for (;;) {
         _cv.wait(lock, [&] { return _stop || !_jobs.empty(); });
         if (_stop) return;
-        std::shared_ptr<Chain> chain = _jobs.front().lock();
+        std::function<void()> job = std::move(_jobs.front());
         _jobs.pop_front();
-        if (!chain) continue;
         lock.unlock();
-        chain->make_spare();
-        chain.reset();
+        job();
+        job = nullptr;  // what it holds goes here, not under the lock
         lock.lock();
     }
 }
@@ -792,6 +810,8 @@ void Chain::start_sync() {
     _dirty.clear();
     _unsynced_bytes = 0;
     _syncs_in_flight++;
+    const uint64_t seq = ++_syncs_started;
+    _syncs_running.insert(seq);
     uint64_t target = _commits;
     struct pending {
         size_t left;
@@ -800,21 +820,26 @@ void Chain::start_sync() {
     auto p = std::make_shared<pending>(pending{segs.size()});
     auto self = weak_from_this();
     for (Segment* s : segs) {
-        _shard->reactor().sync_data(s->fd(), [self, p, target, segs](int res) {
+        _shard->reactor().sync_data(s->fd(), [self, p, seq, target, segs](int res) {
             if (res < 0 && p->err == 0) p->err = -res;
             if (--p->left > 0) return;
-            if (auto c = self.lock()) c->sync_done(target, p->err, segs);
+            if (auto c = self.lock()) c->sync_done(seq, target, p->err, segs);
         });
     }
 }
 
-void Chain::sync_done(uint64_t target, int err, std::vector<Segment*> segs) {
+void Chain::sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segment*> segs) {
     _syncs_in_flight--;
+    _syncs_running.erase(seq);
     if (err != 0) {
         // Nothing is acknowledged until a sync succeeds; try again shortly.
         log_error("file channel %s: fdatasync: %s; retrying", _sh.opts.name.c_str(), strerror(err));
         for (Segment* s : segs)
             if (std::find(_dirty.begin(), _dirty.end(), s) == _dirty.end()) _dirty.push_back(s);
+        // What waited for this sync does not get it (a checkpoint waits for its next turn).
+        auto failed = std::move(_after_syncs);
+        _after_syncs.clear();
+        for (auto& [after, fn] : failed) fn(false);
         auto self = weak_from_this();
         _shard->add_timer(sync_retry_us, [self] {
             if (auto c = self.lock()) c->maybe_sync();
@@ -826,7 +851,19 @@ void Chain::sync_done(uint64_t target, int err, std::vector<Segment*> segs) {
     // every sync started before it has finished too.
     if (_syncs_in_flight == 0) _durable = std::max(_durable, _synced_by_checkpoint);
     release_waiters();
+    const uint64_t oldest_running = _syncs_running.empty() ? UINT64_MAX : *_syncs_running.begin();
+    while (!_after_syncs.empty() && _after_syncs.front().first < oldest_running) {
+        auto fn = std::move(_after_syncs.front().second);
+        _after_syncs.pop_front();
+        fn(true);
+    }
     maybe_sync();
+}
+
+void Chain::after_syncs(std::function<void(bool synced)> fn) {
+    if (!_dirty.empty()) start_sync();
+    if (_syncs_running.empty()) return fn(true);
+    _after_syncs.emplace_back(_syncs_started, std::move(fn));
 }
 
 void Chain::release_waiters() {
@@ -848,6 +885,71 @@ void Chain::sync_now() {
 }
 
 void Chain::checkpoint() {
+    _checkpoint_due = false;
+    if (!_shard || !_sh.worker) return checkpoint_now();
+    if (_checkpoint_running) {
+        _checkpoint_again = true;
+        return;
+    }
+    size_t keep = 0;
+    while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
+    if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
+    _checkpoint_running = true;
+    const Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
+    std::weak_ptr<Chain> self = weak_from_this();
+    // What the checkpoint points at must be on disk before it: the group
+    // sync's path syncs it (and makes the commits it covers durable).
+    after_syncs([self, cp, keep](bool synced) {
+        auto c = self.lock();
+        if (!c || !c->_shard) return;
+        if (!synced) return c->checkpoint_written(cp, keep, false);
+        crash_point("file_channel.checkpoint.segments_synced");
+        Runtime* rt = &c->_shard->runtime();
+        const unsigned shard = c->_shard->id();
+        const file_options& o = c->_sh.opts;
+        file_shared* sh = &c->_sh;
+        bool posted = c->_sh.worker->post([self, cp, keep, rt, shard, &o, sh] {
+            std::string bytes = encode_checkpoint(cp);
+            std::string name = "checkpoint-" + std::to_string(cp.chain);
+            bool ok = true;
+            if (Status st = write_file_atomically(o.checkpoint_dir + "/" + name, bytes, true); !st) {
+                sh->checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+                log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
+                ok = false;
+            }
+            if (ok && o.dual_checkpoints) {
+                if (Status st = write_file_atomically(o.backup_checkpoint_dir + "/" + name, bytes, true); !st) {
+                    sh->backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+                    log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
+                }
+            }
+            rt->submit(shard, [self, cp, keep, ok] {
+                if (auto c = self.lock()) c->checkpoint_written(cp, keep, ok);
+            });
+        });
+        if (!posted) c->checkpoint_written(cp, keep, false);  // the channel is stopping: detach checkpoints
+    });
+}
+
+void Chain::checkpoint_written(const Checkpoint& cp, size_t keep, bool ok) {
+    _checkpoint_running = false;
+    if (ok) {
+        crash_point("file_channel.checkpoint.written");  // consumed segments not yet recycled
+        _checkpointed_low = cp.low;
+        // Only checkpoints recycle, one at a time: the first `keep` are still
+        // the consumed ones the checkpoint skips.
+        for (size_t i = 0; i < keep && _live.size() > 1 && _live.front()->live_events == 0; i++) {
+            auto seg = std::move(_live.front());
+            _live.pop_front();
+            recycle(std::move(seg));
+        }
+    }
+    // After a failure the next checkpoint waits for its timer or the next
+    // consumed segment, not for this moment.
+    if (std::exchange(_checkpoint_again, false) && ok && _shard) checkpoint();
+}
+
+void Chain::checkpoint_now() {
     _checkpoint_due = false;
     const auto& o = _sh.opts;
     // The segment holding _low: the first with an event not consumed.
@@ -933,7 +1035,7 @@ void Chain::detach() {
     sync_now();
     if (_sh.opts.checkpoint_on_close) {
         _checkpointed_low = UINT64_MAX;
-        checkpoint();
+        checkpoint_now();
     }
     // Nobody is left to acknowledge to (the sources stopped first).
     _waiters.clear();
@@ -971,7 +1073,7 @@ public:
     FileChannel(ChannelContext& ctx, file_options opts)
         : Channel(ctx.settings.name(), ctx.shards), _opts(std::move(opts)), _sh{_opts, ctx.counters},
           _runtime(ctx.runtime) {
-        _sh.spares = &_spares;
+        _sh.worker = &_worker;
         ctx.counters.set_gauges([this](auto& out) {
             uint64_t size = uint64_t(std::max<int64_t>(0, _sh.used_events.load(std::memory_order_relaxed)));
             out.emplace_back("ChannelSize", std::to_string(size));
@@ -1014,7 +1116,7 @@ private:
     file_options _opts;
     file_shared _sh;
     Runtime* _runtime;
-    SpareMaker _spares;  // after _opts and _sh, which its thread reads: joined before they go
+    ChannelWorker _worker;  // after _opts and _sh, which its jobs read: joined before they go
     std::vector<std::shared_ptr<Chain>> _chains;
     std::vector<int> _locks;
     std::atomic<bool> _open{false};
@@ -1063,7 +1165,7 @@ Status FileChannel::start() {
         }
     }
     for (auto& c : _chains) c->make_first_spare();
-    _spares.start();
+    _worker.start();
     _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->attach(shard); });
     _open = true;
     return Status::ok();
@@ -1071,8 +1173,10 @@ Status FileChannel::start() {
 
 void FileChannel::stop() {
     if (!_open.exchange(false)) return;
+    // The worker first: a checkpoint it is writing ends (and hands its
+    // recycling to the shard, ahead of detach) before detach writes the last.
+    _worker.stop();
     _runtime->run_on_all([&](Shard& shard) { _chains[shard.id()]->detach(); });
-    _spares.stop();
     for (auto& c : _chains) c->drop_spare();
 }
 
