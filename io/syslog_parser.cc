@@ -565,37 +565,78 @@ constexpr auto keys_block = [] {
     return b;
 }();
 // Where the decimal text of n (0..max_number) starts in keys_block.
-uint32_t number_off(int64_t n) {
+constexpr uint32_t number_off(int64_t n) {
     return uint32_t(numbers_off + (n < 10 ? n : n < 100 ? 10 + 2 * (n - 10) : 190 + 3 * (n - 100)));
 }
+constexpr uint32_t number_len(int64_t n) { return n < 10 ? 1 : n < 100 ? 2 : 3; }
 
 }  // namespace
+
+void SyslogUtilsParser::ensure_keys(EventBatch& out) {
+    if (_keys_checked) return;
+    const std::string_view keys(keys_block.data(), keys_block.size());
+    uint32_t arena_end = out.append_bytes({});
+    if (_keys_batch != &out || size_t(_keys_off) + keys.size() > arena_end ||
+        memcmp(out.arena_data() + _keys_off, keys.data(), keys.size()) != 0) {
+        _keys_off = out.append_bytes(keys);
+        _keys_batch = &out;
+    }
+    _keys_checked = true;
+    _last_stamp_valid = false;
+}
+
+// The line as most are: matched, with a timestamp and a host, nothing kept,
+// and every view in the read. The same events as the general code below
+// (tests/io/syslog_fast_path_test.cc), without its per-value choices.
+void SyslogUtilsParser::emit_common(std::string_view line, std::string_view prio, int64_t facility, int64_t severity,
+                                    const syslog_match& m, EventBatch& out, std::span<const Header> extra) {
+    if (_read_off == UINT32_MAX) _read_off = out.append_bytes(_read);
+    auto at = [&](std::string_view v) { return _read_off + uint32_t(v.data() - _read.data()); };
+    const std::string_view body = m.message.empty() ? line : m.message;
+    out.add_at(at(body), uint32_t(body.size()));
+    ensure_keys(out);
+    if (!_last_stamp_valid || m.stamp_ms != _last_stamp_ms) {
+        char buf[24];
+        const std::string_view text =
+            m.stamp_text_len ? std::string_view(m.stamp_text, m.stamp_text_len) : int_text(m.stamp_ms, buf);
+        _last_stamp_off = out.append_bytes(text);
+        _last_stamp_len = uint32_t(text.size());
+        _last_stamp_ms = m.stamp_ms;
+        _last_stamp_valid = true;
+    }
+    const uint32_t k = _keys_off;
+    const bool version = !m.version.empty();
+    EventBatch::HeaderAt* h = out.add_headers_at(5 + version);
+    h[0] = {k + 0, 8, k + number_off(facility), number_len(facility)};
+    h[1] = {k + 8, 8, k + number_off(severity), number_len(severity)};
+    h[2] = {k + 16, 8, at(prio), uint32_t(prio.size())};
+    if (version) h[3] = {k + 24, 7, at(m.version), uint32_t(m.version.size())};
+    h[3 + version] = {k + 31, 9, _last_stamp_off, _last_stamp_len};
+    h[4 + version] = {k + 40, 4, at(m.host), uint32_t(m.host.size())};
+    for (const auto& e : extra) out.add_header(e.key, e.value);
+}
 
 void SyslogUtilsParser::emit(std::string_view line, bool bad, bool incomplete, bool matched, std::string_view prio,
                              int64_t facility, int64_t severity, const syslog_match& m, EventBatch& out,
                              std::span<const Header> extra) {
     // A matched line's priority and version are its own (the kept ones were
     // just set to them): views into the line, which may lie in the batch.
+    const bool keeps_none = !_keep.all && !_keep.priority && !_keep.version && !_keep.timestamp && !_keep.hostname;
+    if (_fast && matched && !bad && !incomplete && keeps_none && m.has_stamp && m.stamp_ok && m.has_host &&
+        m.host.size() <= 80 && in_read(line) && in_read(prio)) {
+        emit_common(line, prio, facility, severity, m, out, extra);
+        return;
+    }
     const std::string_view priority = matched ? prio : std::string_view(_priority, _priority_len);
     const std::string_view version = matched ? m.version : std::string_view(_version, _version_len);
     std::string_view body = line;
     if (!_keep.all && matched && !m.message.empty()) {
         body = m.message;
-        if (_keep.priority || _keep.version || _keep.timestamp || _keep.hostname)
+        if (!keeps_none)
             body = keep_body(_keep, m.message, priority, version, m.stamp, m.has_host ? m.host : "-", _scratch);
     }
     add_body(body, out);
-    const std::string_view keys(keys_block.data(), keys_block.size());
-    if (!_keys_checked) {
-        uint32_t arena_end = out.append_bytes({});
-        if (_keys_batch != &out || size_t(_keys_off) + keys.size() > arena_end ||
-            memcmp(out.arena_data() + _keys_off, keys.data(), keys.size()) != 0) {
-            _keys_off = out.append_bytes(keys);
-            _keys_batch = &out;
-        }
-        _keys_checked = true;
-        _last_stamp_valid = false;
-    }
+    ensure_keys(out);
     char buf[24];
     const bool has_stamp = matched && m.has_stamp && m.stamp_ok;
     std::string_view stamp_text;
@@ -672,6 +713,7 @@ void SyslogUtilsParser::emit(std::string_view line, bool bad, bool incomplete, b
             _last_stamp_valid = true;
             _last_stamp_ms = m.stamp_ms;
             _last_stamp_off = off[4];
+            _last_stamp_len = uint32_t(v[4].size());
         }
     }
     // Facility and Severity always; the others when they have a value.

@@ -98,6 +98,16 @@ private:
     void emit(std::string_view line, bool bad, bool incomplete, bool matched, std::string_view prio,
               int64_t facility, int64_t severity, const syslog_match& m, EventBatch& out,
               std::span<const Header> extra);
+    // emit for the usual line (fast path only; emit decides).
+    void emit_common(std::string_view line, std::string_view prio, int64_t facility, int64_t severity,
+                     const syslog_match& m, EventBatch& out, std::span<const Header> extra);
+    // Writes the header names into `out` once per feed call (see _keys_batch).
+    void ensure_keys(EventBatch& out);
+    // Whether `v` lies in the read feed_stream is working on.
+    bool in_read(std::string_view v) const {
+        const auto at = reinterpret_cast<uintptr_t>(v.data()), read = reinterpret_cast<uintptr_t>(_read.data());
+        return at >= read && at + v.size() <= read + _read.size();
+    }
     // Appends `body`: by offset into the read when it lies in one (fast path).
     void add_body(std::string_view body, EventBatch& out);
     // Fast path: the arena offset of `v` when it lies in the read feed_stream
@@ -134,7 +144,7 @@ private:
     // the next event with the same epoch ms (so the same text) points at it.
     bool _last_stamp_valid = false;
     int64_t _last_stamp_ms = 0;
-    uint32_t _last_stamp_off = 0;
+    uint32_t _last_stamp_off = 0, _last_stamp_len = 0;
     SyslogStampCache _stamps;
     // RFC 3164's year: cached per second of now_ms.
     int64_t _year_for_s = -1;
