@@ -218,6 +218,9 @@ private:
     void checkpoint();
     void checkpoint_written(const Checkpoint& cp, size_t keep, bool ok);
     void checkpoint_now();  // blocking: at detach, or without a worker
+    // The checkpoint due now and how many consumed segments at the front it
+    // frees; false when nothing changed since the last one.
+    bool next_checkpoint(Checkpoint* cp, size_t* keep) const;
     void arm_checkpoint_timer();
     void arm_fsync_timer();
     void add_queued(int64_t d) { _queued.store(uint64_t(int64_t(queued()) + d), std::memory_order_relaxed); }
@@ -884,6 +887,37 @@ void Chain::sync_now() {
     _durable = _commits;
 }
 
+bool Chain::next_checkpoint(Checkpoint* cp, size_t* keep) const {
+    // The segment holding _low: the first with an event not consumed.
+    size_t k = 0;
+    while (k + 1 < _live.size() && _live[k]->live_events == 0) k++;
+    if (_live.empty() || (_low == _checkpointed_low && k == 0)) return false;
+    *cp = Checkpoint{_id, _low, _live[k]->header.index, header_size, wall_clock_ms()};
+    *keep = k;
+    return true;
+}
+
+// Writes the checkpoint file, and its backup with dualCheckpoints; true if
+// the first was written (the backup's failure is counted and logged only).
+// Any thread: it touches only files and atomic counters.
+static bool write_checkpoint_files(file_shared& sh, const Checkpoint& cp) {
+    const file_options& o = sh.opts;
+    const std::string bytes = encode_checkpoint(cp);
+    const std::string name = "checkpoint-" + std::to_string(cp.chain);
+    if (Status st = write_file_atomically(o.checkpoint_dir + "/" + name, bytes, true); !st) {
+        sh.checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+        log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
+        return false;
+    }
+    if (o.dual_checkpoints) {
+        if (Status st = write_file_atomically(o.backup_checkpoint_dir + "/" + name, bytes, true); !st) {
+            sh.backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+            log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
+        }
+    }
+    return true;
+}
+
 void Chain::checkpoint() {
     _checkpoint_due = false;
     if (!_shard || !_sh.worker) return checkpoint_now();
@@ -891,11 +925,10 @@ void Chain::checkpoint() {
         _checkpoint_again = true;
         return;
     }
-    size_t keep = 0;
-    while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
-    if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
+    Checkpoint cp;
+    size_t keep;
+    if (!next_checkpoint(&cp, &keep)) return;
     _checkpoint_running = true;
-    const Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
     std::weak_ptr<Chain> self = weak_from_this();
     // What the checkpoint points at must be on disk before it: the group
     // sync's path syncs it (and makes the commits it covers durable).
@@ -906,23 +939,9 @@ void Chain::checkpoint() {
         crash_point("file_channel.checkpoint.segments_synced");
         Runtime* rt = &c->_shard->runtime();
         const unsigned shard = c->_shard->id();
-        const file_options& o = c->_sh.opts;
         file_shared* sh = &c->_sh;
-        bool posted = c->_sh.worker->post([self, cp, keep, rt, shard, &o, sh] {
-            std::string bytes = encode_checkpoint(cp);
-            std::string name = "checkpoint-" + std::to_string(cp.chain);
-            bool ok = true;
-            if (Status st = write_file_atomically(o.checkpoint_dir + "/" + name, bytes, true); !st) {
-                sh->checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
-                log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
-                ok = false;
-            }
-            if (ok && o.dual_checkpoints) {
-                if (Status st = write_file_atomically(o.backup_checkpoint_dir + "/" + name, bytes, true); !st) {
-                    sh->backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
-                    log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
-                }
-            }
+        bool posted = c->_sh.worker->post([self, cp, keep, rt, shard, sh] {
+            const bool ok = write_checkpoint_files(*sh, cp);
             rt->submit(shard, [self, cp, keep, ok] {
                 if (auto c = self.lock()) c->checkpoint_written(cp, keep, ok);
             });
@@ -951,11 +970,9 @@ void Chain::checkpoint_written(const Checkpoint& cp, size_t keep, bool ok) {
 
 void Chain::checkpoint_now() {
     _checkpoint_due = false;
-    const auto& o = _sh.opts;
-    // The segment holding _low: the first with an event not consumed.
-    size_t keep = 0;
-    while (keep + 1 < _live.size() && _live[keep]->live_events == 0) keep++;
-    if (_live.empty() || (_low == _checkpointed_low && keep == 0)) return;
+    Checkpoint cp;
+    size_t keep;
+    if (!next_checkpoint(&cp, &keep)) return;
     // What the checkpoint points at must be on disk before it. This sync
     // takes the dirty segments from the group sync, so it must make their
     // commits durable itself: else a commit waiting for the next group sync
@@ -971,27 +988,14 @@ void Chain::checkpoint_now() {
             release_waiters();
         }
     } else {
-        log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", o.name.c_str(),
+        log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", _sh.opts.name.c_str(),
                   strerror(errno));
         return;
     }
     crash_point("file_channel.checkpoint.segments_synced");
-    Checkpoint cp{_id, _low, _live[keep]->header.index, header_size, wall_clock_ms()};
-    std::string bytes = encode_checkpoint(cp);
-    std::string name = "checkpoint-" + std::to_string(_id);
-    if (Status st = write_file_atomically(o.checkpoint_dir + "/" + name, bytes, true); !st) {
-        _sh.checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
-        log_error("file channel %s: checkpoint: %s", o.name.c_str(), st.message().c_str());
-        return;  // nothing is recycled without a checkpoint
-    }
-    if (o.dual_checkpoints) {
-        if (Status st = write_file_atomically(o.backup_checkpoint_dir + "/" + name, bytes, true); !st) {
-            _sh.backup_checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
-            log_error("file channel %s: backup checkpoint: %s", o.name.c_str(), st.message().c_str());
-        }
-    }
+    if (!write_checkpoint_files(_sh, cp)) return;  // nothing is recycled without a checkpoint
     crash_point("file_channel.checkpoint.written");  // consumed segments not yet recycled
-    _checkpointed_low = _low;
+    _checkpointed_low = cp.low;
     for (size_t i = 0; i < keep; i++) {
         auto seg = std::move(_live.front());
         _live.pop_front();

@@ -89,6 +89,22 @@ protected:
         }
     }
 
+    // Sends "e<k>" for k in [first, first+n) on one connection, each line
+    // after the previous one's OK: one commit per event.
+    void send_one_by_one(int first, int n) {
+        tcp_client c(_port);
+        for (int k = first; k < first + n; k++) {
+            ASSERT_TRUE(c.send_all("e" + std::to_string(k) + "\n"));
+            ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << "line " << k;
+        }
+    }
+
+    // Waits until the file_roll sink has failed a write (its disk is full).
+    static void wait_for_sink_write_failure(agent_process& a) {
+        ASSERT_TRUE(poll_until([&] { return a.stderr_text().find("write to") != std::string::npos; }, seconds(10)))
+            << a.stderr_text();
+    }
+
     static std::vector<int> numbers(const std::vector<std::string>& bodies) {
         std::vector<int> out;
         for (auto& b : bodies)
@@ -852,14 +868,9 @@ TEST_P(file_channel_dirs_test, takes_over_many_records_rolled_back_by_a_full_sin
     ASSERT_GE(disk.fill("filler", 0), 0);
     agent_process a;
     ASSERT_NO_FATAL_FAILURE(start(a, true));
-    tcp_client c(_port);
     const int n = 300;
-    for (int k = 0; k < n; k++) {
-        ASSERT_TRUE(c.send_all("e" + std::to_string(k) + "\n"));
-        ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << "line " << k;
-    }
-    ASSERT_TRUE(poll_until([&] { return a.stderr_text().find("write to") != std::string::npos; }, seconds(10)))
-        << a.stderr_text();
+    ASSERT_NO_FATAL_FAILURE(send_one_by_one(0, n));
+    ASSERT_NO_FATAL_FAILURE(wait_for_sink_write_failure(a));
     std::this_thread::sleep_for(milliseconds(1500));  // a few more rolled-back takes
     fs::remove(_sink_dir + "/filler");
     ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(n); }, seconds(30))) << a.stderr_text();
@@ -887,25 +898,17 @@ TEST_P(file_channel_dirs_test, takes_mixing_held_and_decoded_records_keep_order)
         _ckpt = _dir.file(std::string("ckpt") + cache);
         const key_values keys = {{"takeCacheBytes", cache}};
         const int n = 200, recovered = 75;  // the sink takes 50 at a time: one take mixes both
-        auto send = [&](int from, int to) {
-            tcp_client c(_port);
-            for (int k = from; k < to; k++) {  // one commit each
-                ASSERT_TRUE(c.send_all("e" + std::to_string(k) + "\n"));
-                ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << "line " << k;
-            }
-        };
         {
             agent_process a;
             ASSERT_NO_FATAL_FAILURE(start(a, false, keys, 1));
-            ASSERT_NO_FATAL_FAILURE(send(0, recovered));
+            ASSERT_NO_FATAL_FAILURE(send_one_by_one(0, recovered));
             ASSERT_NO_FATAL_FAILURE(stop(a));
         }
         ASSERT_GE(disk.fill("filler", 0), 0);
         agent_process b;
         ASSERT_NO_FATAL_FAILURE(start(b, true, keys, 1));
-        ASSERT_NO_FATAL_FAILURE(send(recovered, n));
-        ASSERT_TRUE(poll_until([&] { return b.stderr_text().find("write to") != std::string::npos; }, seconds(10)))
-            << b.stderr_text();
+        ASSERT_NO_FATAL_FAILURE(send_one_by_one(recovered, n - recovered));
+        ASSERT_NO_FATAL_FAILURE(wait_for_sink_write_failure(b));
         std::this_thread::sleep_for(milliseconds(500));  // a few more rolled-back takes
         fs::remove(mount + "/filler");
         ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= size_t(n); }, seconds(30))) << b.stderr_text();
