@@ -122,6 +122,7 @@ private:
     int64_t _oks_oldest_us = 0;
     bool _committing = false;          // inside commit_pending: releases only move bytes
     bool _close_pending = false;  // close() waits for held acknowledgements and a send in flight
+    bool _send_deferred = false;  // released acknowledgements go out after the current handler
     // For callbacks that may outlive the connection (when_durable).
     std::shared_ptr<NetcatConnection*> _self = std::make_shared<NetcatConnection*>(this);
 };
@@ -464,12 +465,22 @@ void NetcatConnection::release_held(uint64_t upto) {
     }
     _held_released = upto;
     if (_committing) return;  // inline (nothing to wait for): commit_pending's caller sends
-    // Later, from the channel's sync: send now.
-    flush_replies();
-    if (_close_pending)
-        close();
-    else
-        update_reading();
+    // Later, from the channel's sync, which releases every commit it covered
+    // in one go: send once they all are, so that the acknowledgements of
+    // several reads leave in one send rather than one now and the rest after it.
+    if (_send_deferred) return;
+    _send_deferred = true;
+    std::weak_ptr<NetcatConnection*> self = _self;
+    _src._shard.defer([self] {
+        auto c = self.lock();
+        if (!c) return;
+        (*c)->_send_deferred = false;
+        (*c)->flush_replies();
+        if ((*c)->_close_pending)
+            (*c)->close();
+        else
+            (*c)->update_reading();
+    });
 }
 
 void NetcatConnection::flush_replies() {
