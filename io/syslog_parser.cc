@@ -604,6 +604,7 @@ void SyslogUtilsParser::emit_common(std::string_view line, std::string_view prio
         _last_stamp_ms = m.stamp_ms;
         _last_stamp_valid = true;
     }
+    // A matched priority has 1-3 digits: Facility <= 124, Severity <= 7, both in the keys block.
     const uint32_t k = _keys_off;
     const bool version = !m.version.empty();
     EventBatch::HeaderAt* h = out.add_headers_at(5 + version);
@@ -619,14 +620,14 @@ void SyslogUtilsParser::emit_common(std::string_view line, std::string_view prio
 void SyslogUtilsParser::emit(std::string_view line, bool bad, bool incomplete, bool matched, std::string_view prio,
                              int64_t facility, int64_t severity, const syslog_match& m, EventBatch& out,
                              std::span<const Header> extra) {
-    // A matched line's priority and version are its own (the kept ones were
-    // just set to them): views into the line, which may lie in the batch.
     const bool keeps_none = !_keep.all && !_keep.priority && !_keep.version && !_keep.timestamp && !_keep.hostname;
     if (_fast && matched && !bad && !incomplete && keeps_none && m.has_stamp && m.stamp_ok && m.has_host &&
         m.host.size() <= 80 && in_read(line) && in_read(prio)) {
         emit_common(line, prio, facility, severity, m, out, extra);
         return;
     }
+    // A matched line's priority and version are its own (the kept ones were
+    // just set to them): views into the line, which may lie in the batch.
     const std::string_view priority = matched ? prio : std::string_view(_priority, _priority_len);
     const std::string_view version = matched ? m.version : std::string_view(_version, _version_len);
     std::string_view body = line;
