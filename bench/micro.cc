@@ -263,7 +263,7 @@ void BM_KeyTablePrefetched(benchmark::State& state) {
     for (auto _ : state) {
         ops::KeyTable<ops::Acc> table(vocab);  // the stream sizes a batch's table by the last batch's keys
         for (std::string_view k : d.keys)
-            pending.push(table, k, ops::key_hash(k), ops::Num::of_int(1), ops::Order::at(0, seq++), ops::Agg::sum);
+            pending.push(table, k, true, ops::key_hash(k), ops::Num::of_int(1), ops::Order::at(0, seq++), ops::Agg::sum);
         pending.flush(ops::Agg::sum);
         held = table.size();
         benchmark::DoNotOptimize(table);

@@ -67,6 +67,7 @@ public:
     // (append_bytes returns its offset), then add events that point into it.
     uint32_t append_bytes(std::string_view bytes) { return put_bytes(bytes); }
     const char* arena_data() const { return _arena.data(); }
+    size_t arena_size() const { return _arena.size(); }
     uint32_t add_at(uint32_t body_off, uint32_t body_len) {
         _entries.push_back({body_off, body_len, static_cast<uint32_t>(_headers.size()), 0});
         _body_bytes += body_len;

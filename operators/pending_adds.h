@@ -17,10 +17,12 @@
 
 namespace sluice::ops {
 
-// Adds are applied in arrival order (first/last stay exact). Keys are copied
-// (they may point into an operator's scratch string): short ones (most
-// words) into the add itself, longer ones into a string. Every table an add
-// names must outlive flush().
+// Adds are applied in arrival order (first/last stay exact). A key the
+// caller marks `lasting` (its bytes stay put until flush(): the stream's
+// keys that point into the batch being taken) is kept as a view; any other
+// is copied (it may point into an operator's scratch string): short ones
+// (most words) into the add itself, longer ones into a string. Every table
+// an add names must outlive flush().
 struct PendingAdds {
     static constexpr size_t depth = 16;             // adds in flight; the entry is prefetched depth/2 adds ahead
     static constexpr size_t min_table_keys = 8192;  // ~0.5 MiB of entries: below, the table is in L2
@@ -30,22 +32,25 @@ struct PendingAdds {
         uint64_t hash;
         Num v;
         Order at;
-        uint32_t key_len;
+        std::string_view key;  // the caller's bytes, key_bytes or long_key
         char key_bytes[inline_key_bytes];
         std::string long_key;
-        void set_key(std::string_view k) {
-            key_len = uint32_t(k.size());
-            if (k.size() <= inline_key_bytes) std::memcpy(key_bytes, k.data(), k.size());
-            else long_key.assign(k);
-        }
-        std::string_view key() const {
-            return key_len <= inline_key_bytes ? std::string_view(key_bytes, key_len) : std::string_view(long_key);
+        void set_key(std::string_view k, bool lasting) {
+            if (lasting) {
+                key = k;
+            } else if (k.size() <= inline_key_bytes) {
+                std::memcpy(key_bytes, k.data(), k.size());
+                key = {key_bytes, k.size()};
+            } else {
+                long_key.assign(k);
+                key = long_key;
+            }
         }
     };
     std::array<Add, depth> ring{};
     size_t head = 0, n = 0;  // ring[head] is the oldest
 
-    void push(KeyTable<Acc>& table, std::string_view key, uint64_t hash, Num v, Order at, Agg agg) {
+    void push(KeyTable<Acc>& table, std::string_view key, bool lasting, uint64_t hash, Num v, Order at, Agg agg) {
         table.prefetch_slot(hash);
         if (n == depth) apply_oldest(agg);
         Add& a = ring[(head + n++) % depth];
@@ -53,7 +58,7 @@ struct PendingAdds {
         a.hash = hash;
         a.v = v;
         a.at = at;
-        a.set_key(key);
+        a.set_key(key, lasting);
         if (n > depth / 2) {
             const Add& m = ring[(head + n - 1 - depth / 2) % depth];
             m.table->prefetch_entry(m.hash);
@@ -66,7 +71,7 @@ struct PendingAdds {
 private:
     void apply_oldest(Agg agg) {
         Add& a = ring[head];
-        a.table->find_or_insert(a.key(), a.hash, Acc{}).add(agg, a.v, a.at);
+        a.table->find_or_insert(a.key, a.hash, Acc{}).add(agg, a.v, a.at);
         head = (head + 1) % depth;
         n--;
     }

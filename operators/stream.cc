@@ -103,6 +103,10 @@ struct shard_part {
     TimerId timer = 0;
     std::vector<std::string> scratch;
     PendingAdds pending;         // empty outside take_some
+    // The bytes of the batch process_span is in: keys there last until the
+    // take's pending adds are flushed, so they are not copied.
+    const char* span_arena = nullptr;
+    size_t span_arena_size = 0;
     size_t last_batch_keys = 0;  // keys of the last batch closed here: the next one's table size
     // Owner role: batches being assembled, and window/state data for owned keys.
     std::map<int64_t, OwnerBatch> owner;
@@ -275,6 +279,8 @@ private:
 
     void process_span(shard_part& p, const EventSpan& span) {
         unsigned shard = p.shard->id();
+        p.span_arena = span.batch->arena_data();
+        p.span_arena_size = span.batch->arena_size();
         for (uint32_t i = 0; i < span.size(); i++) {
             EventView ev = span[i];
             int64_t t_ms;
@@ -449,7 +455,9 @@ private:
             // only grows, so none of its adds can be waiting in the ring.)
             lb.accs.find_or_insert(key, h, Acc{}).add(_acc_agg, v, at);
         } else {
-            p.pending.push(lb.accs, key, h, v, at, _acc_agg);
+            const auto k = reinterpret_cast<uintptr_t>(key.data()), a = reinterpret_cast<uintptr_t>(p.span_arena);
+            const bool lasting = k >= a && k + key.size() <= a + p.span_arena_size;
+            p.pending.push(lb.accs, key, lasting, h, v, at, _acc_agg);
         }
     }
 

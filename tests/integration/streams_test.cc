@@ -586,18 +586,31 @@ std::vector<stream_case> cases() {
     {
         stream_case big{"many_keys_past_the_prefetched_table_size", "1s", "kv(\"=\") | reduceByKey(sum)", {}, {}};
         stream_case last{"many_keys_first_and_last", "1s", "kv(\"=\") | reduceByKey(last)", {}, {}};
+        // Keys an operator made (in its scratch, not in the event): copied
+        // while their adds wait, where keys in the event are not.
+        stream_case made{"many_keys_made_by_an_operator", "1s", "map(upper) | kv(\"=\") | reduceByKey(sum)", {}, {}};
         std::vector<std::string> keys;
         for (int k = 0; k < 20000; k++) keys.push_back("k" + std::to_string(k) + (k % 1000 == 0 ? "-a-key-past-twelve-bytes" : ""));
         for (int round = 1; round <= 3; round++)
             for (const auto& k : keys) big.input.push_back(std::to_string(1000 + 100 * round) + " " + k + "=" + std::to_string(round));
         last.input = big.input;
+        made.input = big.input;
+        std::vector<std::string> upper_keys;
+        for (const auto& k : keys) {
+            std::string u = k;
+            for (char& ch : u) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+            upper_keys.push_back(u);
+        }
         std::sort(keys.begin(), keys.end());
+        std::sort(upper_keys.begin(), upper_keys.end());
         for (const auto& k : keys) {
             big.expected.push_back(kv(2000, k, "6"));
             last.expected.push_back(kv(2000, k, "3"));
         }
+        for (const auto& k : upper_keys) made.expected.push_back(kv(2000, k, "6"));
         c.push_back(std::move(big));
         c.push_back(std::move(last));
+        c.push_back(std::move(made));
     }
     return c;
 }
