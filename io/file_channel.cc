@@ -200,6 +200,9 @@ public:
 
 private:
     Result<uint64_t> room_for(uint64_t len);
+    // Whether the chain's directory has room for one more segment above
+    // minimumRequiredSpace (true when statvfs cannot tell). Any thread.
+    bool room_for_segment(int64_t* usable, int64_t* required) const;
     void ask_for_spare();
     std::unique_ptr<Segment> take_spare();
     Status next_segment();
@@ -217,6 +220,8 @@ private:
     // file written on the worker, the recycling back on the shard.
     void checkpoint();
     void checkpoint_written(const Checkpoint& cp, size_t keep, bool ok);
+    // cp is on disk: recycles the first `keep` segments, which it skips.
+    void checkpoint_done(const Checkpoint& cp, size_t keep);
     void checkpoint_now();  // blocking: at detach, or without a worker
     // The checkpoint due now and how many consumed segments at the front it
     // frees; false when nothing changed since the last one.
@@ -484,21 +489,17 @@ Status Chain::next_segment() {
         }
         seg->set_header(h);
     } else {
-        struct statvfs vfs {};
-        if (::statvfs(_dir.c_str(), &vfs) == 0) {
-            int64_t usable = int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize);
-            int64_t required = o.min_required_space + int64_t(o.max_file_size);
-            if (usable < required) {
-                // Every put fails now: say so once a second, not once a put.
-                int64_t now = monotonic_us();
-                if (now - _space_logged_us >= 1000000) {
-                    _space_logged_us = now;
-                    log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
-                              o.name.c_str(), (long long)usable, (long long)required);
-                }
-                _segment_failing = true;  // "again" is logged once a segment is made
-                return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
+        int64_t usable = 0, required = 0;
+        if (!room_for_segment(&usable, &required)) {
+            // Every put fails now: say so once a second, not once a put.
+            int64_t now = monotonic_us();
+            if (now - _space_logged_us >= 1000000) {
+                _space_logged_us = now;
+                log_error("file channel %s: Usable space exhausted, only %lld bytes remaining, required %lld bytes",
+                          o.name.c_str(), (long long)usable, (long long)required);
             }
+            _segment_failing = true;  // "again" is logged once a segment is made
+            return Status(errc::io, "Put failed due to IO error [channel=" + o.name + "]");
         }
         auto created = Segment::create(path, h);
         if (!created) return segment_failed(created.status());
@@ -513,6 +514,14 @@ Status Chain::next_segment() {
     _live.push_back(std::move(seg));
     _write_off = header_size;
     return Status::ok();
+}
+
+bool Chain::room_for_segment(int64_t* usable, int64_t* required) const {
+    *required = _sh.opts.min_required_space + int64_t(_sh.opts.max_file_size);
+    struct statvfs vfs {};
+    if (::statvfs(_dir.c_str(), &vfs) != 0) return true;
+    *usable = int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize);
+    return *usable >= *required;
 }
 
 Status Chain::segment_failed(const Status& st) {
@@ -551,9 +560,8 @@ std::unique_ptr<Segment> Chain::take_spare() {
 void Chain::make_spare() {
     const auto& o = _sh.opts;
     const std::string path = _dir + "/" + std::string(spare_file_name);
-    struct statvfs vfs {};
-    if (::statvfs(_dir.c_str(), &vfs) == 0 &&
-        int64_t(vfs.f_bavail) * int64_t(vfs.f_frsize) < o.min_required_space + int64_t(o.max_file_size)) {
+    int64_t usable = 0, required = 0;
+    if (!room_for_segment(&usable, &required)) {
         std::lock_guard lock(_spare_mu);
         _spare_failed = true;  // the chain's own attempt reports the space
         return;
@@ -952,17 +960,7 @@ void Chain::checkpoint() {
 
 void Chain::checkpoint_written(const Checkpoint& cp, size_t keep, bool ok) {
     _checkpoint_running = false;
-    if (ok) {
-        crash_point("file_channel.checkpoint.written");  // consumed segments not yet recycled
-        _checkpointed_low = cp.low;
-        // Only checkpoints recycle, one at a time: the first `keep` are still
-        // the consumed ones the checkpoint skips.
-        for (size_t i = 0; i < keep && _live.size() > 1 && _live.front()->live_events == 0; i++) {
-            auto seg = std::move(_live.front());
-            _live.pop_front();
-            recycle(std::move(seg));
-        }
-    }
+    if (ok) checkpoint_done(cp, keep);
     // After a failure the next checkpoint waits for its timer or the next
     // consumed segment, not for this moment.
     if (std::exchange(_checkpoint_again, false) && ok && _shard) checkpoint();
@@ -994,9 +992,16 @@ void Chain::checkpoint_now() {
     }
     crash_point("file_channel.checkpoint.segments_synced");
     if (!write_checkpoint_files(_sh, cp)) return;  // nothing is recycled without a checkpoint
+    checkpoint_done(cp, keep);
+}
+
+void Chain::checkpoint_done(const Checkpoint& cp, size_t keep) {
     crash_point("file_channel.checkpoint.written");  // consumed segments not yet recycled
     _checkpointed_low = cp.low;
-    for (size_t i = 0; i < keep; i++) {
+    // Only checkpoints recycle, one at a time: the first `keep` are still the
+    // consumed ones the checkpoint skips (re-checked: a checkpoint written on
+    // the worker returns after more takes and puts).
+    for (size_t i = 0; i < keep && _live.size() > 1 && _live.front()->live_events == 0; i++) {
         auto seg = std::move(_live.front());
         _live.pop_front();
         recycle(std::move(seg));

@@ -92,6 +92,8 @@ private:
     void release_when_durable();
     void release_held(uint64_t upto);
     void flush_replies();
+    // Sends what is queued, then closes if a close waits, else reads on.
+    void send_and_go_on();
     void close();
     void update_reading();
     std::string transcode(std::string_view line) const;
@@ -475,12 +477,16 @@ void NetcatConnection::release_held(uint64_t upto) {
         auto c = self.lock();
         if (!c) return;
         (*c)->_send_deferred = false;
-        (*c)->flush_replies();
-        if ((*c)->_close_pending)
-            (*c)->close();
-        else
-            (*c)->update_reading();
+        (*c)->send_and_go_on();
     });
+}
+
+void NetcatConnection::send_and_go_on() {
+    flush_replies();
+    if (_close_pending)
+        close();
+    else
+        update_reading();
 }
 
 void NetcatConnection::flush_replies() {
@@ -499,11 +505,7 @@ void NetcatConnection::on_sent(ssize_t result) {
         close();
         return;
     }
-    flush_replies();
-    if (_close_pending)
-        close();
-    else
-        update_reading();
+    send_and_go_on();
 }
 
 void NetcatConnection::update_reading() {

@@ -552,8 +552,8 @@ TEST_P(file_channel_test, acks_at_commit_without_fsync_per_transaction_still_sur
     EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 2000));
 }
 
-// New segments are spares made ahead (docs/durable-format.md §5): written
-// with zeros and synced off the shard, then renamed into the chain when it
+// New segments are spares made ahead (docs/durable-format.md §5): allocated
+// and pre-faulted off the shard, then renamed into the chain when it
 // needs a segment, so spare.tmp's file becomes a segment. A spare left by a
 // killed agent is deleted at start, an unused one at stop, and neither
 // costs an event.
