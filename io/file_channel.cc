@@ -8,7 +8,9 @@
 // channel). A commit copies its record into the mapping and is visible to
 // takers at once; sources acknowledge it only once it is durable
 // (Channel::when_durable), after a grouped fdatasync that runs on the
-// reactor's worker threads. Takes hand out the put's own batches while the
+// reactor's worker threads (io/sync_order.h: syncs of different segments
+// finish in any order, and a commit counts as durable only once every sync
+// started before its own has succeeded too). Takes hand out the put's own batches while the
 // chain holds them (takeCacheBytes), else read events back from the mapping,
 // so beyond that bound the channel holds in memory only an index of what is
 // queued.
@@ -29,7 +31,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "core/assert.h"
@@ -38,6 +39,7 @@
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/segment_log.h"
+#include "io/sync_order.h"
 
 namespace sluice {
 
@@ -211,7 +213,7 @@ private:
     void dirtied(Segment* s, uint64_t bytes);
     void maybe_sync();
     void start_sync();
-    void sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segment*> segs);
+    void sync_done(uint64_t seq, int err, std::vector<Segment*> segs);
     void release_waiters();  // runs the when_durable callbacks now due
     void sync_now();  // blocking: at detach and adopt
     // Syncs what is dirty, then runs fn once every sync started so far is done.
@@ -249,21 +251,18 @@ private:
 
     // Group commit.
     uint64_t _commits = 0, _durable = 0;
-    uint64_t _synced_by_checkpoint = 0;  // commits a checkpoint's own sync covered
+    SyncOrder _syncs;  // the group syncs and a checkpoint's own, by start order
     std::vector<Segment*> _dirty;
     uint64_t _unsynced_bytes = 0;
     int64_t _oldest_unsynced_us = 0;
-    int _syncs_in_flight = 0;
     TimerId _group_timer = 0, _checkpoint_timer = 0, _fsync_timer = 0;
     std::deque<std::pair<uint64_t, std::function<void()>>> _waiters;
     bool _checkpoint_due = false;
     // A checkpoint under way (its syncs, then its file on the worker), and
     // one more asked for meanwhile.
     bool _checkpoint_running = false, _checkpoint_again = false;
-    // Syncs by start order; callbacks run once every sync started before
-    // them has finished (false: one failed).
-    uint64_t _syncs_started = 0;
-    std::set<uint64_t> _syncs_running;
+    // Callbacks, by the last sync started before them: they run once every
+    // sync up to it has finished (false: one failed).
     std::deque<std::pair<uint64_t, std::function<void(bool)>>> _after_syncs;
     int64_t _space_logged_us = INT64_MIN / 2;
     bool _segment_failing = false;  // the last new segment could not be made
@@ -802,7 +801,7 @@ void Chain::maybe_sync() {
     if (_dirty.empty() || !_shard || _durable == _commits) return;
     const auto& o = _sh.opts;
     int64_t waited = monotonic_us() - _oldest_unsynced_us;
-    if (_syncs_in_flight == 0 || _unsynced_bytes >= o.group_bytes || waited >= o.group_delay_us) {
+    if (_syncs.idle() || _unsynced_bytes >= o.group_bytes || waited >= o.group_delay_us) {
         start_sync();
         return;
     }
@@ -820,10 +819,7 @@ void Chain::start_sync() {
     std::vector<Segment*> segs = std::move(_dirty);
     _dirty.clear();
     _unsynced_bytes = 0;
-    _syncs_in_flight++;
-    const uint64_t seq = ++_syncs_started;
-    _syncs_running.insert(seq);
-    uint64_t target = _commits;
+    const uint64_t seq = _syncs.start(_commits);
     struct pending {
         size_t left;
         int err = 0;
@@ -831,17 +827,16 @@ void Chain::start_sync() {
     auto p = std::make_shared<pending>(pending{segs.size()});
     auto self = weak_from_this();
     for (Segment* s : segs) {
-        _shard->reactor().sync_data(s->fd(), [self, p, seq, target, segs](int res) {
+        _shard->reactor().sync_data(s->fd(), [self, p, seq, segs](int res) {
             if (res < 0 && p->err == 0) p->err = -res;
             if (--p->left > 0) return;
-            if (auto c = self.lock()) c->sync_done(seq, target, p->err, segs);
+            if (auto c = self.lock()) c->sync_done(seq, p->err, segs);
         });
     }
 }
 
-void Chain::sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segment*> segs) {
-    _syncs_in_flight--;
-    _syncs_running.erase(seq);
+void Chain::sync_done(uint64_t seq, int err, std::vector<Segment*> segs) {
+    _syncs.finish(seq, err == 0);
     if (err != 0) {
         // Nothing is acknowledged until a sync succeeds; try again shortly.
         log_error("file channel %s: fdatasync: %s; retrying", _sh.opts.name.c_str(), strerror(err));
@@ -857,13 +852,9 @@ void Chain::sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segmen
         });
         return;
     }
-    _durable = std::max(_durable, target);
-    // A checkpoint synced everything committed before it; that counts once
-    // every sync started before it has finished too.
-    if (_syncs_in_flight == 0) _durable = std::max(_durable, _synced_by_checkpoint);
+    _durable = std::max(_durable, _syncs.durable());
     release_waiters();
-    const uint64_t oldest_running = _syncs_running.empty() ? UINT64_MAX : *_syncs_running.begin();
-    while (!_after_syncs.empty() && _after_syncs.front().first < oldest_running) {
+    while (!_after_syncs.empty() && _syncs.finished_through(_after_syncs.front().first)) {
         auto fn = std::move(_after_syncs.front().second);
         _after_syncs.pop_front();
         fn(true);
@@ -873,8 +864,8 @@ void Chain::sync_done(uint64_t seq, uint64_t target, int err, std::vector<Segmen
 
 void Chain::after_syncs(std::function<void(bool synced)> fn) {
     if (!_dirty.empty()) start_sync();
-    if (_syncs_running.empty()) return fn(true);
-    _after_syncs.emplace_back(_syncs_started, std::move(fn));
+    if (_syncs.idle()) return fn(true);
+    _after_syncs.emplace_back(_syncs.started(), std::move(fn));
 }
 
 void Chain::release_waiters() {
@@ -975,16 +966,15 @@ void Chain::checkpoint_now() {
     // takes the dirty segments from the group sync, so it must make their
     // commits durable itself: else a commit waiting for the next group sync
     // (its segment no longer dirty) would wait until another commit came.
+    const uint64_t seq = _syncs.start(_commits);
     bool synced = true;
     for (Segment* s : _dirty) synced = ::fdatasync(s->fd()) == 0 && synced;
+    _syncs.finish(seq, synced);
     if (synced) {
         _dirty.clear();
         _unsynced_bytes = 0;
-        _synced_by_checkpoint = _commits;
-        if (_syncs_in_flight == 0) {
-            _durable = std::max(_durable, _commits);
-            release_waiters();
-        }
+        _durable = std::max(_durable, _syncs.durable());
+        release_waiters();
     } else {
         log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", _sh.opts.name.c_str(),
                   strerror(errno));
@@ -1029,7 +1019,7 @@ void Chain::arm_fsync_timer() {
     auto self = weak_from_this();
     _fsync_timer = _shard->add_timer(_sh.opts.fsync_interval_ms * 1000, [self] {
         if (auto c = self.lock()) {
-            if (!c->_dirty.empty() && c->_syncs_in_flight == 0) c->start_sync();
+            if (!c->_dirty.empty() && c->_syncs.idle()) c->start_sync();
             c->arm_fsync_timer();
         }
     });
