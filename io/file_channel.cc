@@ -48,6 +48,7 @@ using namespace seglog;
 namespace {
 
 constexpr int64_t sync_retry_us = 100 * 1000;
+constexpr uint64_t page_bytes = 4096;  // the smallest page a mapping has: touching each one dirties it
 // A chain's spare segment while it is made and until it is used.
 constexpr std::string_view spare_file_name = "spare.tmp";
 
@@ -210,10 +211,21 @@ private:
     Status next_segment();
     Status segment_failed(const Status& st);  // logs (rate-limited); the put error
     void recycle(std::unique_ptr<Segment> seg);
-    void dirtied(Segment* s, uint64_t bytes);
+    // [off, off + len) of s was written: the next sync covers it.
+    void dirtied(Segment* s, uint64_t off, uint64_t len);
+    // A sync of [lo, hi) of s failed. Linux may have marked the pages whose
+    // writeback failed clean, so that a second fdatasync would find nothing
+    // to write and succeed: each page's first byte is written again (its own
+    // value) to make every page dirty, and the next sync covers the range.
+    void redirty(Segment* s, uint64_t lo, uint64_t hi);
     void maybe_sync();
     void start_sync();
-    void sync_done(uint64_t seq, int err, std::vector<Segment*> segs);
+    // A group sync: its segments, each with what it covers.
+    struct sync_range {
+        Segment* seg;
+        uint64_t lo, hi;
+    };
+    void sync_done(uint64_t seq, int err, const std::vector<sync_range>& ranges);
     void release_waiters();  // runs the when_durable callbacks now due
     void sync_now();  // blocking: at detach and adopt
     // Syncs what is dirty, then runs fn once every sync started so far is done.
@@ -510,6 +522,9 @@ Status Chain::next_segment() {
         log_info("file channel %s: writing segments in %s again", o.name.c_str(), _dir.c_str());
     }
     _next_index++;
+    // Its header (and the zeroed first record) go to disk with its first sync.
+    seg->unsynced_lo = 0;
+    seg->unsynced_hi = header_size + 8;
     _live.push_back(std::move(seg));
     _write_off = header_size;
     return Status::ok();
@@ -648,7 +663,7 @@ Status Chain::append_events(const std::vector<EventSpan>& spans, uint32_t count,
     _next_seq += count;
     _write_off = align8(off.value() + len);
     add_queued(count);
-    dirtied(seg, len);
+    dirtied(seg, off.value(), len);
     _commits++;
     if (_sh.opts.fsync_per_transaction)
         maybe_sync();
@@ -665,7 +680,7 @@ Status Chain::append_take(const std::vector<SeqRange>& ranges) {
     write_take_record(seg->data() + off.value(), seg->header.index, ranges);
     _write_off = align8(off.value() + len);
     // Not waited for: a lost take record means a redelivery, never a loss.
-    dirtied(seg, len);
+    dirtied(seg, off.value(), len);
     return Status::ok();
 }
 
@@ -788,10 +803,30 @@ void Chain::when_durable(uint64_t mark, std::function<void()> fn) {
     _waiters.emplace_back(mark, std::move(fn));
 }
 
-void Chain::dirtied(Segment* s, uint64_t bytes) {
+// The dirty segments were synced: nothing in them is unsynced now.
+static void all_synced(std::vector<Segment*>& dirty) {
+    for (Segment* s : dirty) {
+        s->unsynced_lo = UINT64_MAX;
+        s->unsynced_hi = 0;
+    }
+    dirty.clear();
+}
+
+void Chain::redirty(Segment* s, uint64_t lo, uint64_t hi) {
+    if (lo >= hi) return;
+    for (uint64_t off = lo / page_bytes * page_bytes; off < hi; off += page_bytes) {
+        volatile char* b = s->data() + off;
+        *b = *b;
+    }
+    dirtied(s, lo, hi - lo);
+}
+
+void Chain::dirtied(Segment* s, uint64_t off, uint64_t len) {
     if (std::find(_dirty.begin(), _dirty.end(), s) == _dirty.end()) _dirty.push_back(s);
+    s->unsynced_lo = std::min(s->unsynced_lo, off);
+    s->unsynced_hi = std::max(s->unsynced_hi, off + len);
     if (_unsynced_bytes == 0) _oldest_unsynced_us = monotonic_us();
-    _unsynced_bytes += bytes;
+    _unsynced_bytes += len;
 }
 
 // A sync starts when none runs; while one runs, commits gather for the next,
@@ -816,32 +851,39 @@ void Chain::maybe_sync() {
 }
 
 void Chain::start_sync() {
-    std::vector<Segment*> segs = std::move(_dirty);
-    _dirty.clear();
-    _unsynced_bytes = 0;
-    const uint64_t seq = _syncs.start(_commits);
     struct pending {
+        std::vector<sync_range> ranges;
         size_t left;
         int err = 0;
     };
-    auto p = std::make_shared<pending>(pending{segs.size()});
+    auto p = std::make_shared<pending>();
+    for (Segment* s : _dirty) {
+        p->ranges.push_back({s, s->unsynced_lo, s->unsynced_hi});
+        s->unsynced_lo = UINT64_MAX;
+        s->unsynced_hi = 0;
+    }
+    p->left = _dirty.size();
+    _dirty.clear();
+    _unsynced_bytes = 0;
+    const uint64_t seq = _syncs.start(_commits);
     auto self = weak_from_this();
-    for (Segment* s : segs) {
-        _shard->reactor().sync_data(s->fd(), [self, p, seq, segs](int res) {
+    for (const sync_range& r : p->ranges) {
+        _shard->reactor().sync_data(r.seg->fd(), [self, p, seq](int res) {
+            // Fail point file_channel.fdatasync: the sync reports EIO.
+            if (res == 0 && fail_point("file_channel.fdatasync")) res = -EIO;
             if (res < 0 && p->err == 0) p->err = -res;
             if (--p->left > 0) return;
-            if (auto c = self.lock()) c->sync_done(seq, p->err, segs);
+            if (auto c = self.lock()) c->sync_done(seq, p->err, p->ranges);
         });
     }
 }
 
-void Chain::sync_done(uint64_t seq, int err, std::vector<Segment*> segs) {
+void Chain::sync_done(uint64_t seq, int err, const std::vector<sync_range>& ranges) {
     _syncs.finish(seq, err == 0);
     if (err != 0) {
         // Nothing is acknowledged until a sync succeeds; try again shortly.
         log_error("file channel %s: fdatasync: %s; retrying", _sh.opts.name.c_str(), strerror(err));
-        for (Segment* s : segs)
-            if (std::find(_dirty.begin(), _dirty.end(), s) == _dirty.end()) _dirty.push_back(s);
+        for (const sync_range& r : ranges) redirty(r.seg, r.lo, r.hi);
         // What waited for this sync does not get it (a checkpoint waits for its next turn).
         auto failed = std::move(_after_syncs);
         _after_syncs.clear();
@@ -881,7 +923,7 @@ void Chain::sync_now() {
         if (::fdatasync(s->fd()) != 0)
             log_error("file channel %s: fdatasync %s: %s", _sh.opts.name.c_str(), s->path().c_str(), strerror(errno));
     }
-    _dirty.clear();
+    all_synced(_dirty);
     _unsynced_bytes = 0;
     _durable = _commits;
 }
@@ -971,13 +1013,14 @@ void Chain::checkpoint_now() {
     for (Segment* s : _dirty) synced = ::fdatasync(s->fd()) == 0 && synced;
     _syncs.finish(seq, synced);
     if (synced) {
-        _dirty.clear();
+        all_synced(_dirty);
         _unsynced_bytes = 0;
         _durable = std::max(_durable, _syncs.durable());
         release_waiters();
     } else {
         log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", _sh.opts.name.c_str(),
                   strerror(errno));
+        for (Segment* s : std::vector<Segment*>(_dirty)) redirty(s, s->unsynced_lo, s->unsynced_hi);
         return;
     }
     crash_point("file_channel.checkpoint.segments_synced");

@@ -139,6 +139,8 @@ public:
     // Bookkeeping of the owning chain.
     SegmentHeader header;
     uint64_t live_events = 0;  // events in it not yet consumed
+    // Bytes written since the last sync of this segment started: [lo, hi).
+    uint64_t unsynced_lo = UINT64_MAX, unsynced_hi = 0;
 
 private:
     Segment() = default;

@@ -244,6 +244,42 @@ TEST_P(file_channel_test, sigkill_keeps_every_committed_event_not_taken) {
     EXPECT_NE(b.stderr_text().find("recovered"), std::string::npos);
 }
 
+// An fdatasync that fails (fail point file_channel.fdatasync, core/crash_point.h:
+// the first three syncs report EIO): the commit is not acknowledged until a
+// sync succeeds, each failure is logged and retried 100 ms later, and what is
+// then acknowledged survives SIGKILL.
+TEST_P(file_channel_test, failed_fdatasyncs_withhold_the_ack_until_a_retry_succeeds) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {}, 1, {{"SLUICE_FAIL_AT", "file_channel.fdatasync:3"}}));
+    {
+        tcp_client c(_port);
+        const int64_t sent_ms = now_ms();
+        ASSERT_TRUE(c.send_all("e0\n"));
+        ASSERT_EQ(c.read_exact(3, seconds(10)), "OK\n") << a.stderr_text();
+        // Nothing else commits, so only the retry timer starts a sync: three
+        // failures mean three retries, 100 ms apart, before the one that succeeds.
+        EXPECT_GE(now_ms() - sent_ms, 300) << "acknowledged before a sync succeeded\n" << a.stderr_text();
+    }
+    auto failures = [&] {
+        const std::string err = a.stderr_text();
+        size_t n = 0;
+        for (size_t at = err.find("fdatasync: Input/output error; retrying"); at != std::string::npos;
+             at = err.find("fdatasync: Input/output error; retrying", at + 1))
+            n++;
+        return n;
+    };
+    ASSERT_TRUE(poll_until([&] { return failures() == 3; }, seconds(5))) << a.stderr_text();
+    ASSERT_NO_FATAL_FAILURE(send_acked(1, 999, 1));  // syncs succeed now
+    EXPECT_EQ(failures(), 3u);
+    a.kill_now();
+
+    agent_process b;
+    ASSERT_NO_FATAL_FAILURE(start(b, true));
+    ASSERT_TRUE(poll_until([&] { return count_output_lines(_out) >= 1000; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(b));
+    EXPECT_EQ(numbers(read_output_bodies(_out)), range(0, 1000));
+}
+
 // The crash test of the issue: numbered events with acks, SIGKILL at random
 // moments, restart; every acknowledged event reaches the sink at least once.
 TEST_P(file_channel_test, random_sigkills_lose_no_acknowledged_event) {
