@@ -13,6 +13,9 @@
 //                      accept_pair for reduceByKey)
 //   KeyTablePrefetched/*  the same through operators/pending_adds.h, as the
 //                      stream adds to tables of 8192 keys or more
+//   ShortKeySums/*     the same batch as the stream adds integer sums of keys
+//                      of 1 to 7 bytes: operators/short_key_sums.h through
+//                      ShortKeyAdds, then the fold into a KeyTable<Acc>
 //   WindowSlide/*      operators/window.h reduce_window_step, plain and inverse
 //   SegmentAppend/*    io/segment_log.h records appended to a mapped segment
 //                      with one fdatasync per group of bytes (io/file_channel)
@@ -50,6 +53,7 @@
 #include "operators/aggregate.h"
 #include "operators/key_table.h"
 #include "operators/pending_adds.h"
+#include "operators/short_key_sums.h"
 #include "operators/window.h"
 
 using namespace sluice;
@@ -275,6 +279,38 @@ void BM_KeyTablePrefetched(benchmark::State& state) {
 BENCHMARK(BM_KeyTablePrefetched)
     ->ArgNames({"keys", "zipf"})
     ->ArgsProduct({{100000, 1000000}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+
+// The same batch as reduceByKey(sum) adds it when every key has 1 to 7
+// bytes (the `w<id>` words all do): into ShortKeySums through ShortKeyAdds,
+// then folded into a KeyTable<Acc> as the stream does at the batch's close
+// (XXH3 once per key, not per add).
+void BM_ShortKeySums(benchmark::State& state) {
+    const uint64_t vocab = uint64_t(state.range(0));
+    const auto& d = draws_for(vocab, state.range(1) == 0 ? dist::uniform : dist::zipf, draws_per_batch);
+    size_t held = 0;
+    ops::ShortKeyAdds adds;
+    for (auto _ : state) {
+        ops::ShortKeySums sums(vocab);  // the stream sizes a batch's table by the last batch's keys
+        for (std::string_view k : d.keys) adds.push(sums, k, 1);
+        adds.flush();
+        ops::KeyTable<ops::Acc> table(sums.size());
+        sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
+            ops::Acc a;
+            a.v = ops::Num::of_int(sum);
+            a.n = count;
+            table.find_or_insert(k, ops::key_hash(k), ops::Acc{}).merge(ops::Agg::sum, a);
+        });
+        held = table.size();
+        benchmark::DoNotOptimize(table);
+    }
+    state.SetItemsProcessed(int64_t(state.iterations() * d.keys.size()));
+    state.counters["keys_held"] = double(held);
+    state.SetLabel(dist_name(state.range(1)));
+}
+BENCHMARK(BM_ShortKeySums)
+    ->ArgNames({"keys", "zipf"})
+    ->ArgsProduct({{1000, 100000, 1000000}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 
 // ------------------------------------------------------------ window slide

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "operators/key_table.h"
 #include "operators/pending_adds.h"
+#include "operators/short_key_sums.h"
 #include "operators/window.h"
 
 namespace sluice::ops {
@@ -56,6 +57,7 @@ struct Part {
 struct LocalBatch {
     uint64_t events = 0;
     KeyTable<Acc> accs{64};
+    ShortKeySums short_sums;  // integer sums and counts of short keys, folded into accs at the close
     KeyTable<std::vector<Num>> lists{16};
     int64_t count = 0;
     Acc acc;
@@ -103,11 +105,13 @@ struct shard_part {
     TimerId timer = 0;
     std::vector<std::string> scratch;
     PendingAdds pending;         // empty outside take_some
+    ShortKeyAdds short_adds;     // likewise
     // The bytes of the batch process_span is in: keys there last until the
     // take's pending adds are flushed, so they are not copied.
     const char* span_arena = nullptr;
     size_t span_arena_size = 0;
-    size_t last_batch_keys = 0;  // keys of the last batch closed here: the next one's table size
+    // Keys of the last batch closed here (short ones, others): the next one's table sizes.
+    size_t last_batch_short_keys = 0, last_batch_keys = 0;
     // Owner role: batches being assembled, and window/state data for owned keys.
     std::map<int64_t, OwnerBatch> owner;
     std::map<int64_t, KeyList<Acc>> window_accs;                // per batch, for windows
@@ -134,6 +138,7 @@ public:
         if (!_event_time) _first_t = batch_end(wall_clock_ms());
         _uses_lists = uses_lists();
         _acc_agg = acc_agg();
+        _short_sums = keyed_stage() && !_uses_lists && (_acc_agg == Agg::sum || _acc_agg == Agg::count);
     }
 
     Status start_shard(Shard& shard) override {
@@ -265,6 +270,7 @@ private:
             }
             for (const auto& span : tx->events()) process_span(p, span);
             p.pending.flush(_acc_agg);
+            p.short_adds.flush();
             (void)tx->commit();
             _counters.add(shard, stream_counter::event_received, got);
         }
@@ -310,7 +316,10 @@ private:
                 // std::map: the pointer stays valid until erased (pending adds rely on it too)
                 p.current = &it->second;
                 p.current_t = t;
-                if (fresh && keyed_stage() && !_uses_lists) p.current->accs.reserve(p.last_batch_keys);
+                if (fresh && keyed_stage() && !_uses_lists) {
+                    p.current->accs.reserve(p.last_batch_keys);
+                    if (_short_sums) p.current->short_sums.reserve(p.last_batch_short_keys);
+                }
             }
             LocalBatch& lb = *p.current;
             lb.events++;
@@ -447,6 +456,7 @@ private:
         }
         default: break;
         }
+        if (_short_sums && v.is_int && ShortKeySums::fits(key)) return p.short_adds.push(lb.short_sums, key, v.i);
         uint64_t h = key_hash(key);
         if (_uses_lists) {
             lb.lists.find_or_insert(key, h, {}).push_back(v);
@@ -562,6 +572,20 @@ private:
 
     bool keyed_stage() const { return _plan.keyed(); }
 
+    // The short keys' sums join the batch's other keys: XXH3 once per key now.
+    void fold_short_sums(LocalBatch& lb) {
+        lb.accs.reserve(lb.accs.size() + lb.short_sums.size());
+        auto add = [&](std::string_view k, int64_t sum, int64_t count) {
+            Acc a;
+            a.v = Num::of_int(_acc_agg == Agg::count ? count : sum);
+            a.n = count;
+            lb.accs.find_or_insert(k, key_hash(k), Acc{}).merge(_acc_agg, a);
+        };
+        lb.short_sums.for_each(add);
+        for (const auto& s : lb.short_sums.spilled()) add(ShortKeySums::unpack(s.key), s.sum, s.count);
+        lb.short_sums = ShortKeySums();
+    }
+
     void send_parts(shard_part& p, int64_t t, LocalBatch& lb) {
         unsigned from = p.shard->id();
         if (keyed_stage()) {
@@ -572,6 +596,8 @@ private:
                 parts[j]->from = from;
             }
             p.last_batch_keys = lb.accs.size();
+            p.last_batch_short_keys = lb.short_sums.size();
+            if (_short_sums) fold_short_sums(lb);
             if (_shards == 1) {
                 parts[0]->accs = std::move(lb.accs);
             } else {
@@ -969,6 +995,7 @@ private:
     int64_t _first_t = 0;
     bool _uses_lists = false;
     Agg _acc_agg = Agg::sum;
+    bool _short_sums = false;  // integer sums and counts of short keys go to ShortKeySums
 
     std::vector<shard_part> _parts;
 

@@ -357,6 +357,16 @@ std::vector<stream_case> cases() {
     c.push_back({"reduceByKey_double_sum_shortest_form", "1s", "kv(\"=\") | reduceByKey(sum)",
                  {"1000 x=0.1", "1100 x=0.2", "1200 y=1e21"},
                  {kv(2000, "x", "0.30000000000000004"), kv(2000, "y", "1e+21")}});
+    // An integer sum that overflows goes on as a double, from that add on in
+    // input order, for keys of up to 7 bytes (operators/short_key_sums.h)
+    // exactly as for longer ones: MAX - 1, + 1 = MAX, + 1 = 2^63 (a double),
+    // - 5 rounds back to 2^63.
+    c.push_back({"reduceByKey_sum_overflow_short_and_long_keys", "1s", "kv(\"=\") | reduceByKey(sum)",
+                 {"1000 k=9223372036854775806", "1050 a_longer_key=9223372036854775806", "1100 k=1",
+                  "1150 a_longer_key=1", "1200 k=1", "1250 a_longer_key=1", "1300 k=-5", "1350 a_longer_key=-5",
+                  "1400 j=9223372036854775807", "1500 j=-9223372036854775807"},
+                 {kv(2000, "a_longer_key", "9223372036854775808"), kv(2000, "j", "0"),
+                  kv(2000, "k", "9223372036854775808")}});
     // groupByKey: the values in input order, comma-separated.
     c.push_back({"groupByKey_tsv", "1s", "kv(\"=\") | groupByKey",
                  {"1000 k=1", "1100 j=2", "1200 k=3", "1300 k=1.5", "2100 j=7"},
@@ -729,7 +739,8 @@ random_case make_random_case(std::mt19937& rng) {
     if (pick(3) == 0) p.contains = std::vector<std::string>{"a", "b", "="}[size_t(pick(p.kv ? 3 : 2))];
 
     // Small vocabularies, timestamps over ~10 batches with gaps.
-    static const std::vector<std::string> words = {"a", "b", "c", "ab", "ba", "dd", "e"};
+    // 7 bytes and shorter: ShortKeySums for integer sums and counts; 8: KeyTable.
+    static const std::vector<std::string> words = {"a", "b", "c", "ab", "ba", "dd", "e", "abcdefg", "bacdefgh"};
     const int64_t base = 1'700'000'000'000;
     std::vector<int> batches;
     for (int i = 0; i < 12; i++)
