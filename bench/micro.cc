@@ -295,10 +295,10 @@ void BM_ShortKeySums(benchmark::State& state) {
         for (std::string_view k : d.keys) adds.push(sums, k, 1);
         adds.flush();
         ops::KeyTable<ops::Acc> table(sums.size());
-        sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
+        sums.for_each([&](std::string_view k, int64_t sum) {
             ops::Acc a;
             a.v = ops::Num::of_int(sum);
-            a.n = count;
+            a.n = 1;
             table.find_or_insert(k, ops::key_hash(k), ops::Acc{}).merge(ops::Agg::sum, a);
         });
         held = table.size();

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// A batch's integer sums and counts per key, for keys of 1 to 7 bytes (most
-// words), as reduceByKey(sum) and its kin combine them on a shard. A key is
-// packed with its length into one 64-bit word, so a slot is 24 bytes (key,
-// sum, count) with nothing to compare but that word, and the slot's place
-// comes from a multiply-and-shift of it instead of XXH3. At 100 000 keys the
-// slots take 6 MiB, against 16 MiB of KeyTable<Acc> entries, and an add
-// costs about a third (bench/micro.cc ShortKeySums). The stream folds the
-// sums into its KeyTable<Acc> when the batch closes, with XXH3 hashes then,
-// once per key. Single-threaded.
+// A batch's integer sums per key, for keys of 1 to 7 bytes (most words), as
+// reduceByKey(sum) and its kin combine them on a shard (a count is a sum of
+// ones). A key is packed with its length into one 64-bit word, so a slot is
+// 16 bytes (key, sum) with nothing to compare but that word, and the slot's
+// place comes from a multiply-and-shift of it instead of XXH3. At 100 000
+// keys the slots take 4 MiB, against 16 MiB of KeyTable<Acc> entries. The
+// stream folds the sums into its KeyTable<Acc> when the batch closes, with
+// XXH3 hashes then, once per key. Single-threaded.
 #pragma once
 
 #include <array>
@@ -57,40 +56,34 @@ public:
         return {reinterpret_cast<const char*>(&packed), size_t(packed >> 56)};  // little-endian: the bytes come first
     }
 
-    // A slot may straddle two cache lines: both are asked for.
-    void prefetch(uint64_t h) const {
-        const Slot* s = &_slots[h & (_slots.size() - 1)];
-        __builtin_prefetch(s);
-        __builtin_prefetch(reinterpret_cast<const char*>(s + 1) - 1);
-    }
+    void prefetch(uint64_t h) const { __builtin_prefetch(&_slots[h & (_slots.size() - 1)]); }
 
-    // Adds x to the key's sum and 1 to its count. From the add whose sum
-    // would overflow on, the key's sum so far and every add are kept in
-    // spilled() instead, in order, for the caller to add up as it adds
-    // numbers (an overflowing sum turns into a double there).
+    // Adds x to the key's sum. From the add whose sum would overflow (or be
+    // INT64_MIN, which marks a spilled key) on, the key's sum so far and
+    // every add are kept in spilled() instead, in order, for the caller to
+    // add up as it adds numbers (an overflowing sum turns into a double there).
     void add(uint64_t packed, uint64_t h, int64_t x) {
-        if (_size >= _slots.size() / 2) {
-            rehash(_slots.size() * 2);
-        }
+        if (_size >= _slots.size() / 2) rehash(_slots.size() * 2);
         const size_t mask = _slots.size() - 1;
         for (size_t i = h & mask;; i = (i + 1) & mask) {
             Slot& s = _slots[i];
             if (s.key == packed) {
-                if (s.count == spilled_count) return _spilled.push_back({packed, x, 1});
                 int64_t sum;
-                if (__builtin_add_overflow(s.sum, x, &sum)) {
-                    _spilled.push_back({packed, s.sum, s.count});
-                    _spilled.push_back({packed, x, 1});
-                    s.count = spilled_count;
-                    return;
+                if (s.sum == spilled_mark) {
+                    _spilled.push_back({packed, x});
+                } else if (__builtin_add_overflow(s.sum, x, &sum) || sum == spilled_mark) {
+                    _spilled.push_back({packed, s.sum});
+                    _spilled.push_back({packed, x});
+                    s.sum = spilled_mark;
+                } else {
+                    s.sum = sum;
                 }
-                s.sum = sum;
-                s.count++;
                 return;
             }
             if (s.key == 0) {
-                s = {packed, x, 1};
                 _size++;
+                s = {packed, x};
+                if (x == spilled_mark) _spilled.push_back(s);
                 return;
             }
         }
@@ -98,21 +91,21 @@ public:
 
     struct Slot {
         uint64_t key;  // packed, 0 = empty
-        int64_t sum, count;
+        int64_t sum;
     };
     size_t size() const { return _size; }
-    // fn(key, sum, count) for every key not spilled, in slot order; key
-    // views are valid while the table is not changed.
+    // fn(key, sum) for every key not spilled, in slot order; key views are
+    // valid while the table is not changed.
     template <typename Fn>
     void for_each(Fn&& fn) const {
         for (const Slot& s : _slots)
-            if (s.key != 0 && s.count != spilled_count) fn(unpack(s.key), s.sum, s.count);
+            if (s.key != 0 && s.sum != spilled_mark) fn(unpack(s.key), s.sum);
     }
-    // The spilled keys' partial sums (sum, count), in the order they came.
+    // The spilled keys' partial sums, in the order they came.
     const std::vector<Slot>& spilled() const { return _spilled; }
 
 private:
-    static constexpr int64_t spilled_count = -1;
+    static constexpr int64_t spilled_mark = INT64_MIN;
     // At most half the slots hold a key: probe runs stay short.
     static size_t capacity_for(size_t n) {
         size_t cap = 16;
@@ -120,7 +113,7 @@ private:
         return cap;
     }
     void rehash(size_t cap) {
-        std::vector<Slot, HugePageAllocator<Slot>> slots(cap, Slot{0, 0, 0});
+        std::vector<Slot, HugePageAllocator<Slot>> slots(cap, Slot{0, 0});
         for (const Slot& s : _slots) {
             if (s.key == 0) continue;
             size_t i = hash(s.key) & (cap - 1);

@@ -57,7 +57,7 @@ struct Part {
 struct LocalBatch {
     uint64_t events = 0;
     KeyTable<Acc> accs{64};
-    ShortKeySums short_sums;  // integer sums and counts of short keys, folded into accs at the close
+    ShortKeySums short_sums;  // integer sums (and counts) of short keys, folded into accs at the close
     KeyTable<std::vector<Num>> lists{16};
     int64_t count = 0;
     Acc acc;
@@ -456,7 +456,10 @@ private:
         }
         default: break;
         }
-        if (_short_sums && v.is_int && ShortKeySums::fits(key)) return p.short_adds.push(lb.short_sums, key, v.i);
+        if (_short_sums && ShortKeySums::fits(key)) {
+            if (_acc_agg == Agg::count) return p.short_adds.push(lb.short_sums, key, 1);
+            if (v.is_int) return p.short_adds.push(lb.short_sums, key, v.i);
+        }
         uint64_t h = key_hash(key);
         if (_uses_lists) {
             lb.lists.find_or_insert(key, h, {}).push_back(v);
@@ -575,14 +578,16 @@ private:
     // The short keys' sums join the batch's other keys: XXH3 once per key now.
     void fold_short_sums(LocalBatch& lb) {
         lb.accs.reserve(lb.accs.size() + lb.short_sums.size());
-        auto add = [&](std::string_view k, int64_t sum, int64_t count) {
+        // A partial sum counts as one value (Acc::n): for sum and count only
+        // whether n is 0 matters, and merging and subtracting keep that.
+        auto add = [&](std::string_view k, int64_t sum) {
             Acc a;
-            a.v = Num::of_int(_acc_agg == Agg::count ? count : sum);
-            a.n = count;
+            a.v = Num::of_int(sum);
+            a.n = 1;
             lb.accs.find_or_insert(k, key_hash(k), Acc{}).merge(_acc_agg, a);
         };
         lb.short_sums.for_each(add);
-        for (const auto& s : lb.short_sums.spilled()) add(ShortKeySums::unpack(s.key), s.sum, s.count);
+        for (const auto& s : lb.short_sums.spilled()) add(ShortKeySums::unpack(s.key), s.sum);
         lb.short_sums = ShortKeySums();
     }
 

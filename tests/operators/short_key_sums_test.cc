@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace sluice::ops {
 namespace {
@@ -38,19 +39,18 @@ TEST(ShortKeySums, PackingKeepsEveryByteAndTheLength) {
 TEST(ShortKeySums, AgreesWithAMapThroughGrowth) {
     ShortKeySums t;  // 16 slots: grows many times
     ShortKeyAdds adds;
-    std::map<std::string, std::pair<int64_t, int64_t>> want;  // sum, count
+    std::map<std::string, int64_t> want;
     std::mt19937 rng(11);
     for (int i = 0; i < 200000; i++) {
         std::string k = "k" + std::to_string(rng() % 30000);  // 2 to 6 bytes
         const int64_t x = int64_t(rng() % 200) - 100;
         adds.push(t, k, x);
-        want[k].first += x;
-        want[k].second++;
+        want[k] += x;
     }
     adds.flush();
-    std::map<std::string, std::pair<int64_t, int64_t>> got;
-    t.for_each([&](std::string_view k, int64_t sum, int64_t count) {
-        EXPECT_TRUE(got.emplace(std::string(k), std::make_pair(sum, count)).second) << "twice: " << k;
+    std::map<std::string, int64_t> got;
+    t.for_each([&](std::string_view k, int64_t sum) {
+        EXPECT_TRUE(got.emplace(std::string(k), sum).second) << "twice: " << k;
     });
     EXPECT_EQ(t.size(), want.size());
     EXPECT_EQ(got, want);
@@ -69,17 +69,23 @@ TEST(ShortKeySums, AnOverflowingSumSpillsTheKeyAndEveryLaterAddInOrder) {
     add("big", 1);  // would overflow: spilled from here on
     add("small", 4);
     add("big", -5);
-    std::map<std::string, std::pair<int64_t, int64_t>> kept;
-    t.for_each([&](std::string_view k, int64_t sum, int64_t count) { kept[std::string(k)] = {sum, count}; });
-    EXPECT_EQ(kept, (std::map<std::string, std::pair<int64_t, int64_t>>{{"small", {7, 2}}}));
-    ASSERT_EQ(t.spilled().size(), 3u);
-    EXPECT_EQ(ShortKeySums::unpack(t.spilled()[0].key), "big");
-    EXPECT_EQ(t.spilled()[0].sum, INT64_MAX) << "the sum before the overflow";
-    EXPECT_EQ(t.spilled()[0].count, 2);
-    EXPECT_EQ(t.spilled()[1].sum, 1) << "the add that would overflow";
-    EXPECT_EQ(t.spilled()[1].count, 1);
-    EXPECT_EQ(t.spilled()[2].sum, -5) << "a later add, in order";
-    EXPECT_EQ(t.size(), 2u) << "a spilled key still has its slot";
+    add("low", -5);
+    add("low", INT64_MIN + 5);  // INT64_MIN itself marks a spilled key: spilled too
+    add("min", INT64_MIN);      // likewise, from the first add
+    add("min", 1);
+    std::map<std::string, int64_t> kept;
+    t.for_each([&](std::string_view k, int64_t sum) { kept[std::string(k)] = sum; });
+    EXPECT_EQ(kept, (std::map<std::string, int64_t>{{"small", 7}}));
+    std::vector<std::pair<std::string, int64_t>> spilled;
+    for (const auto& s : t.spilled()) spilled.emplace_back(std::string(ShortKeySums::unpack(s.key)), s.sum);
+    EXPECT_EQ(spilled, (std::vector<std::pair<std::string, int64_t>>{{"big", INT64_MAX},  // the sum before
+                                                                      {"big", 1},          // the add that overflows
+                                                                      {"big", -5},         // a later add, in order
+                                                                      {"low", -5},
+                                                                      {"low", INT64_MIN + 5},
+                                                                      {"min", INT64_MIN},
+                                                                      {"min", 1}}));
+    EXPECT_EQ(t.size(), 4u) << "a spilled key keeps its slot";
 }
 
 }  // namespace
