@@ -292,13 +292,14 @@ void BM_ShortKeySums(benchmark::State& state) {
     ops::ShortKeyAdds adds;
     for (auto _ : state) {
         ops::ShortKeySums sums(vocab);  // the stream sizes a batch's table by the last batch's keys
-        for (std::string_view k : d.keys) adds.push(sums, k, 1);
-        adds.flush();
-        ops::KeyTable<ops::Acc> table(sums.size());
-        sums.for_each([&](std::string_view k, int64_t sum) {
+        ops::KeyTable<ops::Acc> table(64);
+        for (std::string_view k : d.keys) adds.push(sums, table, k, 1, ops::Agg::sum);
+        adds.flush(ops::Agg::sum);
+        table.reserve(sums.size());
+        sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
             ops::Acc a;
             a.v = ops::Num::of_int(sum);
-            a.n = 1;
+            a.n = count;
             table.find_or_insert(k, ops::key_hash(k), ops::Acc{}).merge(ops::Agg::sum, a);
         });
         held = table.size();

@@ -29,10 +29,7 @@ struct Order {
 
 struct Acc {
     Num v;          // sum, min, max, first, last; avg: the sum
-    // Values seen (count, avg). For sum and count only whether it is 0
-    // matters: a batch's partial sum of a short key counts as one value
-    // (operators/short_key_sums.h).
-    int64_t n = 0;
+    int64_t n = 0;  // values seen (count, avg)
     Order first_at, last_at;
 
     // An integer sum or count that already holds a value (the word count's

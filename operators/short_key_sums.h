@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // A batch's integer sums per key, for keys of 1 to 7 bytes (most words), as
 // reduceByKey(sum) and its kin combine them on a shard (a count is a sum of
-// ones). A key is packed with its length into one 64-bit word, so a slot is
-// 16 bytes (key, sum) with nothing to compare but that word, and the slot's
-// place comes from a multiply-and-shift of it instead of XXH3. At 100 000
-// keys the slots take 4 MiB, against 16 MiB of KeyTable<Acc> entries. The
-// stream folds the sums into its KeyTable<Acc> when the batch closes, with
-// XXH3 hashes then, once per key. Single-threaded.
+// ones). A key is packed with its length into one 64-bit word, and its sum
+// and count share another (40 and 24 bits), so a slot is 16 bytes with
+// nothing to compare but the key word, and the slot's place comes from a
+// multiply-and-shift of it instead of XXH3. At 100 000 keys the slots take
+// 4 MiB, against 16 MiB of KeyTable<Acc> entries. The stream folds the sums
+// into the batch's KeyTable<Acc> when the batch closes (XXH3 once per key
+// then). A key whose sum or count outgrows its bits is spilled into that
+// table at once and added to there from then on, so that every result is
+// the same as if the key had never been here. Single-threaded.
 #pragma once
 
 #include <array>
@@ -16,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "operators/aggregate.h"
 #include "operators/key_table.h"
 
 namespace sluice::ops {
@@ -58,54 +62,67 @@ public:
 
     void prefetch(uint64_t h) const { __builtin_prefetch(&_slots[h & (_slots.size() - 1)]); }
 
-    // Adds x to the key's sum. From the add whose sum would overflow (or be
-    // INT64_MIN, which marks a spilled key) on, the key's sum so far and
-    // every add are kept in spilled() instead, in order, for the caller to
-    // add up as it adds numbers (an overflowing sum turns into a double there).
-    void add(uint64_t packed, uint64_t h, int64_t x) {
+    // Adds x to the key's sum (agg is sum or count; for count x is 1). A key
+    // whose sum or count would not fit its bits moves to `spill` (its sum and
+    // count so far merged there as one Acc, then x added), and every later
+    // add of it goes there too.
+    void add(uint64_t packed, uint64_t h, int64_t x, KeyTable<Acc>& spill, Agg agg) {
         if (_size >= _slots.size() / 2) rehash(_slots.size() * 2);
         const size_t mask = _slots.size() - 1;
         for (size_t i = h & mask;; i = (i + 1) & mask) {
             Slot& s = _slots[i];
             if (s.key == packed) {
-                int64_t sum;
-                if (s.sum == spilled_mark) {
-                    _spilled.push_back({packed, x});
-                } else if (__builtin_add_overflow(s.sum, x, &sum) || sum == spilled_mark) {
-                    _spilled.push_back({packed, s.sum});
-                    _spilled.push_back({packed, x});
-                    s.sum = spilled_mark;
-                } else {
-                    s.sum = sum;
+                const int64_t count = int64_t(s.sum_count >> sum_bits);
+                if (count == 0) return spill_add(s.key, x, spill, agg);  // spilled before
+                const int64_t sum = x < min_sum || x > max_sum ? min_sum - 1 : sum_of(s.sum_count) + x;
+                if (sum < min_sum || sum > max_sum || count == max_count) {
+                    Acc a;
+                    a.v = Num::of_int(sum_of(s.sum_count));
+                    a.n = count;
+                    std::string_view k = unpack(s.key);
+                    spill.find_or_insert(k, key_hash(k), Acc{}).merge(agg, a);
+                    s.sum_count = 0;
+                    return spill_add(s.key, x, spill, agg);
                 }
+                s.sum_count = pack_sum(sum, count + 1);
                 return;
             }
             if (s.key == 0) {
                 _size++;
-                s = {packed, x};
-                if (x == spilled_mark) _spilled.push_back(s);
+                s.key = packed;
+                if (x < min_sum || x > max_sum) return spill_add(s.key, x, spill, agg);  // count 0: spilled
+                s.sum_count = pack_sum(x, 1);
                 return;
             }
         }
     }
 
-    struct Slot {
-        uint64_t key;  // packed, 0 = empty
-        int64_t sum;
-    };
     size_t size() const { return _size; }
-    // fn(key, sum) for every key not spilled, in slot order; key views are
-    // valid while the table is not changed.
+    // fn(key, sum, count) for every key not spilled, in slot order; key
+    // views are valid while the table is not changed.
     template <typename Fn>
     void for_each(Fn&& fn) const {
         for (const Slot& s : _slots)
-            if (s.key != 0 && s.sum != spilled_mark) fn(unpack(s.key), s.sum);
+            if (s.key != 0 && s.sum_count >> sum_bits != 0) fn(unpack(s.key), sum_of(s.sum_count), int64_t(s.sum_count >> sum_bits));
     }
-    // The spilled keys' partial sums, in the order they came.
-    const std::vector<Slot>& spilled() const { return _spilled; }
 
 private:
-    static constexpr int64_t spilled_mark = INT64_MIN;
+    struct Slot {
+        uint64_t key;        // packed, 0 = empty
+        uint64_t sum_count;  // count << 40 | 40-bit two's complement sum; count 0: spilled
+    };
+    static constexpr int sum_bits = 40;
+    static constexpr int64_t min_sum = -(int64_t(1) << (sum_bits - 1)), max_sum = (int64_t(1) << (sum_bits - 1)) - 1;
+    static constexpr int64_t max_count = (int64_t(1) << (64 - sum_bits)) - 1;
+    static int64_t sum_of(uint64_t sum_count) { return int64_t(sum_count << (64 - sum_bits)) >> (64 - sum_bits); }
+    static uint64_t pack_sum(int64_t sum, int64_t count) {
+        return uint64_t(count) << sum_bits | (uint64_t(sum) & ((uint64_t(1) << sum_bits) - 1));
+    }
+    static void spill_add(const uint64_t& packed, int64_t x, KeyTable<Acc>& spill, Agg agg) {
+        std::string_view k = unpack(packed);
+        spill.find_or_insert(k, key_hash(k), Acc{}).add(agg, Num::of_int(x), Order{});
+    }
+
     // At most half the slots hold a key: probe runs stay short.
     static size_t capacity_for(size_t n) {
         size_t cap = 16;
@@ -125,7 +142,6 @@ private:
 
     std::vector<Slot, HugePageAllocator<Slot>> _slots;
     size_t _size = 0;
-    std::vector<Slot> _spilled;
 };
 
 // Adds to ShortKeySums tables applied a few adds late, so that each one's
@@ -135,26 +151,27 @@ struct ShortKeyAdds {
     static constexpr size_t depth = 16;
     struct Add {
         ShortKeySums* table;
+        KeyTable<Acc>* spill;
         uint64_t packed, hash;
         int64_t x;
     };
     std::array<Add, depth> ring{};
     size_t head = 0, n = 0;  // ring[head] is the oldest
 
-    void push(ShortKeySums& table, std::string_view key, int64_t x) {
+    void push(ShortKeySums& table, KeyTable<Acc>& spill, std::string_view key, int64_t x, Agg agg) {
         const uint64_t packed = ShortKeySums::pack(key), h = ShortKeySums::hash(packed);
         table.prefetch(h);
-        if (n == depth) apply_oldest();
-        ring[(head + n++) % depth] = {&table, packed, h, x};
+        if (n == depth) apply_oldest(agg);
+        ring[(head + n++) % depth] = {&table, &spill, packed, h, x};
     }
-    void flush() {
-        while (n > 0) apply_oldest();
+    void flush(Agg agg) {
+        while (n > 0) apply_oldest(agg);
     }
 
 private:
-    void apply_oldest() {
+    void apply_oldest(Agg agg) {
         const Add& a = ring[head];
-        a.table->add(a.packed, a.hash, a.x);
+        a.table->add(a.packed, a.hash, a.x, *a.spill, agg);
         head = (head + 1) % depth;
         n--;
     }

@@ -270,7 +270,7 @@ private:
             }
             for (const auto& span : tx->events()) process_span(p, span);
             p.pending.flush(_acc_agg);
-            p.short_adds.flush();
+            p.short_adds.flush(_acc_agg);
             (void)tx->commit();
             _counters.add(shard, stream_counter::event_received, got);
         }
@@ -346,17 +346,26 @@ private:
         case RecordOp::Kind::flat_map: {
             if (op.fn.kind == StrFn::Kind::split && op.fn.arg.size() == 1) {
                 // Word count's `flatMap(split(" ")) | pair(1)`: each word goes
-                // straight to the pair operator, not through record_step.
+                // straight to the pair operator (or, with nothing after it, to
+                // the batch stage), not through record_step.
                 const bool to_pair = i + 1 < ops.size() && ops[i + 1].kind == RecordOp::Kind::pair;
+                const bool to_stage = to_pair && i + 2 == ops.size();
                 const char c = op.fn.arg[0];
                 const char* b = rec.data();
                 const char* end = b + rec.size();
                 while (b < end) {
-                    const char* e = static_cast<const char*>(std::memchr(b, c, size_t(end - b)));
-                    if (!e) e = end;
+                    // Words are short: a byte loop finds most ends before a memchr call would start.
+                    const char* e = b;
+                    while (e < end && e - b < 16 && *e != c) e++;
+                    if (e < end && *e != c) {
+                        e = static_cast<const char*>(std::memchr(e, c, size_t(end - e)));
+                        if (!e) e = end;
+                    }
                     if (e > b) {
                         std::string_view word(b, size_t(e - b));
-                        if (to_pair)
+                        if (to_stage)
+                            accept_pair(p, lb, word, ops[i + 1].value, at);
+                        else if (to_pair)
                             pair_step(p, lb, i + 2, word, ops[i + 1].value, at);
                         else
                             record_step(p, lb, i + 1, word, ev, at);
@@ -457,8 +466,8 @@ private:
         default: break;
         }
         if (_short_sums && ShortKeySums::fits(key)) {
-            if (_acc_agg == Agg::count) return p.short_adds.push(lb.short_sums, key, 1);
-            if (v.is_int) return p.short_adds.push(lb.short_sums, key, v.i);
+            if (_acc_agg == Agg::count) return p.short_adds.push(lb.short_sums, lb.accs, key, 1, _acc_agg);
+            if (v.is_int) return p.short_adds.push(lb.short_sums, lb.accs, key, v.i, _acc_agg);
         }
         uint64_t h = key_hash(key);
         if (_uses_lists) {
@@ -578,16 +587,12 @@ private:
     // The short keys' sums join the batch's other keys: XXH3 once per key now.
     void fold_short_sums(LocalBatch& lb) {
         lb.accs.reserve(lb.accs.size() + lb.short_sums.size());
-        // A partial sum counts as one value (Acc::n): for sum and count only
-        // whether n is 0 matters, and merging and subtracting keep that.
-        auto add = [&](std::string_view k, int64_t sum) {
+        lb.short_sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
             Acc a;
             a.v = Num::of_int(sum);
-            a.n = 1;
+            a.n = count;
             lb.accs.find_or_insert(k, key_hash(k), Acc{}).merge(_acc_agg, a);
-        };
-        lb.short_sums.for_each(add);
-        for (const auto& s : lb.short_sums.spilled()) add(ShortKeySums::unpack(s.key), s.sum);
+        });
         lb.short_sums = ShortKeySums();
     }
 
