@@ -10,10 +10,10 @@
 // (Channel::when_durable), after a grouped fdatasync that runs on the
 // reactor's worker threads (io/sync_order.h: syncs of different segments
 // finish in any order, and a commit counts as durable only once every sync
-// started before its own has succeeded too). Takes hand out the put's own batches while the
-// chain holds them (takeCacheBytes), else read events back from the mapping,
-// so beyond that bound the channel holds in memory only an index of what is
-// queued.
+// started before its own has succeeded too). Takes hand out the put's own
+// batches while the chain holds them (takeCacheBytes), else read events back
+// from the mapping, so beyond that bound the channel holds in memory only an
+// index of what is queued.
 #include "io/file_channel.h"
 
 #include <fcntl.h>

@@ -102,8 +102,10 @@ public:
     // views are valid while the table is not changed.
     template <typename Fn>
     void for_each(Fn&& fn) const {
-        for (const Slot& s : _slots)
-            if (s.key != 0 && s.sum_count >> sum_bits != 0) fn(unpack(s.key), sum_of(s.sum_count), int64_t(s.sum_count >> sum_bits));
+        for (const Slot& s : _slots) {
+            const int64_t count = int64_t(s.sum_count >> sum_bits);
+            if (s.key != 0 && count != 0) fn(unpack(s.key), sum_of(s.sum_count), count);
+        }
     }
 
 private:
