@@ -295,13 +295,7 @@ void BM_ShortKeySums(benchmark::State& state) {
         ops::KeyTable<ops::Acc> table(64);
         for (std::string_view k : d.keys) adds.push(sums, table, k, 1, ops::Agg::sum);
         adds.flush(ops::Agg::sum);
-        table.reserve(sums.size());
-        sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
-            ops::Acc a;
-            a.v = ops::Num::of_int(sum);
-            a.n = count;
-            table.find_or_insert(k, ops::key_hash(k), ops::Acc{}).merge(ops::Agg::sum, a);
-        });
+        sums.fold_into(table, ops::Agg::sum);
         held = table.size();
         benchmark::DoNotOptimize(table);
     }

@@ -76,13 +76,11 @@ public:
                 if (count == 0) return spill_add(s.key, x, spill, agg);  // spilled before
                 const int64_t sum = x < min_sum || x > max_sum ? min_sum - 1 : sum_of(s.sum_count) + x;
                 if (sum < min_sum || sum > max_sum || count == max_count) {
-                    Acc a;
-                    a.v = Num::of_int(sum_of(s.sum_count));
-                    a.n = count;
-                    std::string_view k = unpack(s.key);
-                    spill.find_or_insert(k, key_hash(k), Acc{}).merge(agg, a);
+                    Acc& a = acc_in(spill, s.key);
+                    a.merge(agg, acc_of(s.sum_count));
+                    a.add(agg, Num::of_int(x), Order{});
                     s.sum_count = 0;
-                    return spill_add(s.key, x, spill, agg);
+                    return;
                 }
                 s.sum_count = pack_sum(sum, count + 1);
                 return;
@@ -107,6 +105,13 @@ public:
             if (s.key != 0 && count != 0) fn(unpack(s.key), sum_of(s.sum_count), count);
         }
     }
+    // Merges every key's sum and count into `table` (the batch's close:
+    // XXH3 once per key, here).
+    void fold_into(KeyTable<Acc>& table, Agg agg) const {
+        table.reserve(table.size() + _size);
+        for (const Slot& s : _slots)
+            if (s.key != 0 && s.sum_count >> sum_bits != 0) acc_in(table, s.key).merge(agg, acc_of(s.sum_count));
+    }
 
 private:
     struct Slot {
@@ -120,9 +125,18 @@ private:
     static uint64_t pack_sum(int64_t sum, int64_t count) {
         return uint64_t(count) << sum_bits | (uint64_t(sum) & ((uint64_t(1) << sum_bits) - 1));
     }
-    static void spill_add(const uint64_t& packed, int64_t x, KeyTable<Acc>& spill, Agg agg) {
+    static Acc acc_of(uint64_t sum_count) {
+        Acc a;
+        a.v = Num::of_int(sum_of(sum_count));
+        a.n = int64_t(sum_count >> sum_bits);
+        return a;
+    }
+    static Acc& acc_in(KeyTable<Acc>& table, const uint64_t& packed) {
         std::string_view k = unpack(packed);
-        spill.find_or_insert(k, key_hash(k), Acc{}).add(agg, Num::of_int(x), Order{});
+        return table.find_or_insert(k, key_hash(k), Acc{});
+    }
+    static void spill_add(const uint64_t& packed, int64_t x, KeyTable<Acc>& spill, Agg agg) {
+        acc_in(spill, packed).add(agg, Num::of_int(x), Order{});
     }
 
     // At most half the slots hold a key: probe runs stay short.

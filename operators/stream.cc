@@ -584,18 +584,6 @@ private:
 
     bool keyed_stage() const { return _plan.keyed(); }
 
-    // The short keys' sums join the batch's other keys: XXH3 once per key now.
-    void fold_short_sums(LocalBatch& lb) {
-        lb.accs.reserve(lb.accs.size() + lb.short_sums.size());
-        lb.short_sums.for_each([&](std::string_view k, int64_t sum, int64_t count) {
-            Acc a;
-            a.v = Num::of_int(sum);
-            a.n = count;
-            lb.accs.find_or_insert(k, key_hash(k), Acc{}).merge(_acc_agg, a);
-        });
-        lb.short_sums = ShortKeySums();
-    }
-
     void send_parts(shard_part& p, int64_t t, LocalBatch& lb) {
         unsigned from = p.shard->id();
         if (keyed_stage()) {
@@ -607,7 +595,10 @@ private:
             }
             p.last_batch_keys = lb.accs.size();
             p.last_batch_short_keys = lb.short_sums.size();
-            if (_short_sums) fold_short_sums(lb);
+            if (_short_sums) {
+                lb.short_sums.fold_into(lb.accs, _acc_agg);  // the short keys join the others
+                lb.short_sums = ShortKeySums();
+            }
             if (_shards == 1) {
                 parts[0]->accs = std::move(lb.accs);
             } else {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // ShortKeySums against std::map (every key length, any byte, through
-// growth), the packing of keys, and the spill of a sum that would overflow.
+// growth), the fold into a KeyTable, the packing of keys, and the spill of a
+// sum or count that outgrows its bits.
 #include "operators/short_key_sums.h"
 
 #include <gtest/gtest.h>
@@ -57,6 +58,18 @@ TEST(ShortKeySums, AgreesWithAMapThroughGrowth) {
     EXPECT_EQ(t.size(), want.size());
     EXPECT_EQ(got, want);
     EXPECT_TRUE(spill.empty());
+
+    // The close: every key into the KeyTable, merged with what is there.
+    KeyTable<Acc> table;
+    table.find_or_insert("k1", key_hash("k1"), Acc{}).add(Agg::sum, Num::of_int(1000), Order{});
+    t.fold_into(table, Agg::sum);
+    EXPECT_EQ(table.size(), want.size() + (want.count("k1") ? 0 : 1));
+    for (const auto& [k, sc] : want) {
+        Acc* a = table.find(k, key_hash(k));
+        ASSERT_NE(a, nullptr) << k;
+        EXPECT_EQ(a->v.i, sc.first + (k == "k1" ? 1000 : 0)) << k;
+        EXPECT_EQ(a->n, sc.second + (k == "k1" ? 1 : 0)) << k;
+    }
 }
 
 // A sum beyond 40 bits (or a count beyond 24) spills the key into the
