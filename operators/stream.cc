@@ -28,6 +28,7 @@
 #include "operators/key_table.h"
 #include "operators/pending_adds.h"
 #include "operators/short_key_sums.h"
+#include "operators/split.h"
 #include "operators/window.h"
 
 namespace sluice::ops {
@@ -350,28 +351,25 @@ private:
                 // the batch stage), not through record_step.
                 const bool to_pair = i + 1 < ops.size() && ops[i + 1].kind == RecordOp::Kind::pair;
                 const bool to_stage = to_pair && i + 2 == ops.size();
-                const char c = op.fn.arg[0];
-                const char* b = rec.data();
-                const char* end = b + rec.size();
-                while (b < end) {
-                    // Words are short: a byte loop finds most ends before a memchr call would start.
-                    const char* e = b;
-                    while (e < end && e - b < 16 && *e != c) e++;
-                    if (e < end && *e != c) {
-                        e = static_cast<const char*>(std::memchr(e, c, size_t(end - e)));
-                        if (!e) e = end;
-                    }
-                    if (e > b) {
-                        std::string_view word(b, size_t(e - b));
-                        if (to_stage)
-                            accept_pair(p, lb, word, ops[i + 1].value, at);
-                        else if (to_pair)
-                            pair_step(p, lb, i + 2, word, ops[i + 1].value, at);
+                int64_t x;
+                if (to_stage && short_sum_of(ops[i + 1].value, &x)) {
+                    // reduceByKey(sum) or a count: accept_pair's short-key path, without a call per word
+                    for_each_piece(rec, op.fn.arg[0], [&](std::string_view word) {
+                        if (ShortKeySums::fits(word))
+                            p.short_adds.push(lb.short_sums, lb.accs, word, x, _acc_agg);
                         else
-                            record_step(p, lb, i + 1, word, ev, at);
-                    }
-                    b = e + 1;
+                            accept_pair(p, lb, word, ops[i + 1].value, at);
+                    });
+                    return;
                 }
+                for_each_piece(rec, op.fn.arg[0], [&](std::string_view word) {
+                    if (to_stage)
+                        accept_pair(p, lb, word, ops[i + 1].value, at);
+                    else if (to_pair)
+                        pair_step(p, lb, i + 2, word, ops[i + 1].value, at);
+                    else
+                        record_step(p, lb, i + 1, word, ev, at);
+                });
             } else if (op.fn.kind == StrFn::Kind::split) {
                 const std::string& sep = op.fn.arg;
                 size_t pos = 0;
@@ -449,6 +447,13 @@ private:
         }
     }
 
+    // Whether a pair's value v goes to ShortKeySums (when its key fits), as *x.
+    bool short_sum_of(Num v, int64_t* x) const {
+        if (!_short_sums || (_acc_agg != Agg::count && !v.is_int)) return false;
+        *x = _acc_agg == Agg::count ? 1 : v.i;
+        return true;
+    }
+
     void accept_pair(shard_part& p, LocalBatch& lb, std::string_view key, Num v, Order at) {
         switch (_plan.stage) {
         case Stage::count:
@@ -465,10 +470,8 @@ private:
         }
         default: break;
         }
-        if (_short_sums && ShortKeySums::fits(key)) {
-            if (_acc_agg == Agg::count) return p.short_adds.push(lb.short_sums, lb.accs, key, 1, _acc_agg);
-            if (v.is_int) return p.short_adds.push(lb.short_sums, lb.accs, key, v.i, _acc_agg);
-        }
+        int64_t x;
+        if (ShortKeySums::fits(key) && short_sum_of(v, &x)) return p.short_adds.push(lb.short_sums, lb.accs, key, x, _acc_agg);
         uint64_t h = key_hash(key);
         if (_uses_lists) {
             lb.lists.find_or_insert(key, h, {}).push_back(v);

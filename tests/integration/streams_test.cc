@@ -288,6 +288,11 @@ std::vector<stream_case> cases() {
     c.push_back({"pair_records", "1s", "map(lower) | pair(2.5)",
                  {"1000 A", "1100 b"},
                  {val(2000, "a\t2.5"), val(2000, "b\t2.5")}});
+    // Word count's split, pair and reduceByKey with a value that is not an
+    // integer: short and long words alike take the KeyTable.
+    c.push_back({"split_pair_fraction_reduceByKey_sum", "1s", "flatMap(split(\" \")) | pair(2.5) | reduceByKey(sum)",
+                 {"1000 ab  abcdefgh ab", "1100 abcdefgh"},
+                 {kv(2000, "ab", "5"), kv(2000, "abcdefgh", "5")}});
     c.push_back({"kv_records", "1s", "kv(\"=\")",
                  {"1000 a=1", "1100 b=2.5", "1200 c=x", "1300 d", "1400 e==3", "1500 f= 4", "1600 g=-7"},
                  {val(2000, "a\t1"), val(2000, "b\t2.5"), val(2000, "f\t4"), val(2000, "g\t-7")}});
