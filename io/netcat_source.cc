@@ -77,10 +77,11 @@ public:
     void on_closed() override;
 
 private:
-    // Frames `text` (when the current batch is done) and commits; returns when
-    // the input is used up, or the connection waits (channel full), or closes.
-    void process(std::string_view text);
-    void frame(std::string_view text);
+    // Frames `held` then `text` as one stream of bytes (when the current
+    // batch is done) and commits; returns when the input is used up, or the
+    // connection waits (channel full), or closes. `held` may be _input.
+    void process(std::string_view held, std::string_view text);
+    void frame(std::string_view held, std::string_view text);
     void fail_too_long();
     void append_oks(uint32_t n);
     // Commits the pending lines [_putter.next(), _batch->size()).
@@ -279,11 +280,10 @@ void NetcatConnection::on_data(std::string_view data) {
         update_reading();
         return;
     }
-    if (_putter.waiting() || !_input.empty()) {
-        _input.append(data);
-        if (!_putter.waiting()) process(_input);
+    if (_putter.waiting()) {
+        _input.append(data);  // framed once the commit goes through
     } else {
-        process(data);  // the common case: frame straight from the read
+        process(_input, data);  // the common case: a partial line from the last read, then this read
     }
     update_reading();
 }
@@ -302,22 +302,31 @@ void NetcatConnection::stop() {
     close();
 }
 
-void NetcatConnection::frame(std::string_view text) {
+void NetcatConnection::frame(std::string_view held, std::string_view read) {
     const auto& o = _src._opts;
-    // Lines of one read live in one batch: the arena is written once and the
-    // events point into it.
-    _batch = std::make_shared<EventBatch>(text.size() / 64 + 16, text.size());
+    const size_t n = held.size() + read.size();
+    // Lines of one read live in one batch: the arena is written once (the
+    // held partial line, then the read, so that a line across reads is
+    // copied once too) and the events point into it.
+    _batch = std::make_shared<EventBatch>(n / 64 + 16, n);
     _batch->set_received_us(wall_clock_us());
     _putter.restart();
     auto* batch = _batch.get();
     FrameResult fr;
+    std::string joined;  // transcoding: the raw bytes stay out of the arena
+    std::string_view text;
     if (o.enc == encoding::utf8) {
-        uint32_t base = batch->append_bytes(text);
+        uint32_t base = batch->append_bytes(held);
+        batch->append_bytes(read);
+        text = std::string_view(batch->arena_data() + base, n);  // add_at adds no bytes: stays valid
         fr = frame_lines(text, o.max_line_length, [&](size_t off, size_t len) {
             batch->add_at(base + uint32_t(off), uint32_t(len));
             return true;
         });
     } else {
+        joined.reserve(n);
+        joined.append(held).append(read);
+        text = joined;
         fr = frame_lines(text, o.max_line_length, [&](size_t off, size_t len) {
             batch->add(transcode(text.substr(off, len)));
             return true;
@@ -332,8 +341,9 @@ void NetcatConnection::frame(std::string_view text) {
     _src._counters.add(_src._shard.id(), source_counter::event_received, _batch->size());
 }
 
-void NetcatConnection::process(std::string_view text) {
-    if (!text.empty() && !_closing && !_putter.waiting() && (!_batch || _putter.next() == _batch->size())) frame(text);
+void NetcatConnection::process(std::string_view held, std::string_view text) {
+    if (!(held.empty() && text.empty()) && !_closing && !_putter.waiting() && (!_batch || _putter.next() == _batch->size()))
+        frame(held, text);
     if (!_batch) return;
     while (!_putter.waiting() && !_closing) {
         if (_putter.next() < _batch->size()) {
@@ -350,7 +360,7 @@ void NetcatConnection::process(std::string_view text) {
         }
         std::string held = std::move(_input);
         _input.clear();
-        frame(held);
+        frame(held, {});
         if (_batch->empty() && !_too_long) break;
     }
     flush_replies();
@@ -431,7 +441,7 @@ void NetcatConnection::start_waiting() {
 void NetcatConnection::retry_commit() {
     if (_closing) return;
     if (commit_pending()) {
-        process(std::string_view());
+        process({}, {});
         update_reading();
     }
 }

@@ -119,6 +119,33 @@ TEST_P(netcat_test, lines_split_over_one_byte_writes) {
     EXPECT_EQ(read_output_bodies(_out), want);
 }
 
+// Writes that end inside a line and carry several more: the held partial
+// line is completed by the next read, which is framed on. Latin-1 is
+// transcoded to UTF-8 (Flume stores bodies as UTF-8); UTF-8 is kept as sent.
+TEST_P(netcat_test, lines_cut_inside_writes_of_several_lines_in_each_encoding) {
+    const std::vector<std::string> data = {"caf\xe9 one\nsec", "ond\nthird li", "ne\nfourth\nfif", "th\n"};
+    for (const char* enc : {"utf-8", "iso-8859-1"}) {
+        SCOPED_TRACE(enc);
+        _port = free_port();
+        _out = _dir.file(std::string("out-") + enc);
+        ASSERT_NO_FATAL_FAILURE(start_agent(flow_config(file_flow({{"encoding", enc}})), _port));
+        tcp_client c(_port);
+        c.set_nodelay();
+        for (const std::string& w : data) {
+            ASSERT_TRUE(c.send_all(w));
+            std::this_thread::sleep_for(milliseconds(20));  // separate segments, not a wait for a condition
+        }
+        std::string replies = c.read_exact(15);
+        EXPECT_EQ(replies, repeat(ok, 5)) << printable(replies);
+        ASSERT_TRUE(wait_output_lines(_out, 5));
+        const std::string cafe = std::string(enc) == "utf-8" ? "caf\xe9 one" : "caf\xc3\xa9 one";
+        std::vector<std::string> want = {cafe, "second", "third line", "fourth", "fifth"};
+        EXPECT_EQ(read_output_bodies(_out), want);
+        auto r = _agent.stop();
+        EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+    }
+}
+
 TEST_P(netcat_test, no_replies_when_ack_every_event_is_false) {
     ASSERT_NO_FATAL_FAILURE(start_agent(flow_config(file_flow({{"ack-every-event", "false"}})), _port));
     tcp_client c(_port);
