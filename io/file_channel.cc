@@ -227,7 +227,11 @@ private:
     };
     void sync_done(uint64_t seq, int err, const std::vector<sync_range>& ranges);
     void release_waiters();  // runs the when_durable callbacks now due
-    void sync_now();  // blocking: at detach and adopt
+    // Blocking, at detach, adopt and checkpoint_now: syncs every dirty
+    // segment, in turn with the group syncs. 0 when all succeeded (their
+    // commits are durable now), else the first errno: the failed segments
+    // stay dirty, their pages written again, and nothing more is durable.
+    int sync_now();
     // Syncs what is dirty, then runs fn once every sync started so far is done.
     void after_syncs(std::function<void(bool synced)> fn);
     // Checkpoints without blocking the shard: syncs through the reactor, the
@@ -803,21 +807,19 @@ void Chain::when_durable(uint64_t mark, std::function<void()> fn) {
     _waiters.emplace_back(mark, std::move(fn));
 }
 
-// The dirty segments were synced: nothing in them is unsynced now.
-static void all_synced(std::vector<Segment*>& dirty) {
-    for (Segment* s : dirty) {
-        s->unsynced_lo = UINT64_MAX;
-        s->unsynced_hi = 0;
-    }
-    dirty.clear();
-}
-
-void Chain::redirty(Segment* s, uint64_t lo, uint64_t hi) {
-    if (lo >= hi) return;
+// After a failed sync Linux may have marked the failed pages clean; writing
+// a byte of each (the same value) makes it dirty again, so the next sync
+// really writes it.
+static void touch_pages(Segment* s, uint64_t lo, uint64_t hi) {
     for (uint64_t off = lo / page_bytes * page_bytes; off < hi; off += page_bytes) {
         volatile char* b = s->data() + off;
         *b = *b;
     }
+}
+
+void Chain::redirty(Segment* s, uint64_t lo, uint64_t hi) {
+    if (lo >= hi) return;
+    touch_pages(s, lo, hi);
     dirtied(s, lo, hi - lo);
 }
 
@@ -888,6 +890,7 @@ void Chain::sync_done(uint64_t seq, int err, const std::vector<sync_range>& rang
         auto failed = std::move(_after_syncs);
         _after_syncs.clear();
         for (auto& [after, fn] : failed) fn(false);
+        if (!_shard) return;  // detached meanwhile: the agent stops, nothing is left to acknowledge
         auto self = weak_from_this();
         _shard->add_timer(sync_retry_us, [self] {
             if (auto c = self.lock()) c->maybe_sync();
@@ -918,14 +921,31 @@ void Chain::release_waiters() {
     }
 }
 
-void Chain::sync_now() {
+int Chain::sync_now() {
+    const uint64_t seq = _syncs.start(_commits);
+    int first_err = 0;
+    std::vector<Segment*> failed;
     for (Segment* s : _dirty) {
-        if (::fdatasync(s->fd()) != 0)
-            log_error("file channel %s: fdatasync %s: %s", _sh.opts.name.c_str(), s->path().c_str(), strerror(errno));
+        int err = ::fdatasync(s->fd()) == 0 ? 0 : errno;
+        // Fail point file_channel.fdatasync: the sync reports EIO.
+        if (err == 0 && fail_point("file_channel.fdatasync")) err = EIO;
+        if (err == 0) {
+            s->unsynced_lo = UINT64_MAX;
+            s->unsynced_hi = 0;
+            continue;
+        }
+        log_error("file channel %s: fdatasync %s: %s", _sh.opts.name.c_str(), s->path().c_str(), strerror(err));
+        if (s->unsynced_lo < s->unsynced_hi) touch_pages(s, s->unsynced_lo, s->unsynced_hi);
+        failed.push_back(s);
+        if (first_err == 0) first_err = err;
     }
-    all_synced(_dirty);
+    _dirty = std::move(failed);
+    _syncs.finish(seq, first_err == 0);
+    if (first_err != 0) return first_err;
     _unsynced_bytes = 0;
-    _durable = _commits;
+    _durable = std::max(_durable, _syncs.durable());
+    release_waiters();
+    return 0;
 }
 
 bool Chain::next_checkpoint(Checkpoint* cp, size_t* keep) const {
@@ -1005,22 +1025,12 @@ void Chain::checkpoint_now() {
     size_t keep;
     if (!next_checkpoint(&cp, &keep)) return;
     // What the checkpoint points at must be on disk before it. This sync
-    // takes the dirty segments from the group sync, so it must make their
+    // takes the dirty segments from the group sync, so it makes their
     // commits durable itself: else a commit waiting for the next group sync
     // (its segment no longer dirty) would wait until another commit came.
-    const uint64_t seq = _syncs.start(_commits);
-    bool synced = true;
-    for (Segment* s : _dirty) synced = ::fdatasync(s->fd()) == 0 && synced;
-    _syncs.finish(seq, synced);
-    if (synced) {
-        all_synced(_dirty);
-        _unsynced_bytes = 0;
-        _durable = std::max(_durable, _syncs.durable());
-        release_waiters();
-    } else {
+    if (int err = sync_now(); err != 0) {
         log_error("file channel %s: fdatasync before a checkpoint: %s; the checkpoint waits", _sh.opts.name.c_str(),
-                  strerror(errno));
-        for (Segment* s : std::vector<Segment*>(_dirty)) redirty(s, s->unsynced_lo, s->unsynced_hi);
+                  strerror(err));
         return;
     }
     crash_point("file_channel.checkpoint.segments_synced");
@@ -1074,7 +1084,7 @@ void Chain::detach() {
         if (*t) _shard->cancel_timer(*t);
         *t = 0;
     }
-    sync_now();
+    sync_now();  // a failure is logged; it withholds the acknowledgements, dropped below
     if (_sh.opts.checkpoint_on_close) {
         _checkpointed_low = UINT64_MAX;
         checkpoint_now();
@@ -1095,7 +1105,11 @@ Status Chain::adopt(Chain& from, const std::string& checkpoint_dir, const std::s
         if (Status st = append_events(spans, n, time_ms); !st) return st;
         moved += n;
     }
-    sync_now();
+    // The old chain's files go only once the copies are on disk.
+    if (int err = sync_now(); err != 0)
+        return io_error("file channel " + _sh.opts.name + ": moving the events of chain " + std::to_string(from._id) +
+                            " (no such shard now) to chain " + std::to_string(_id) + ", whose files are kept: fdatasync",
+                        err);
     for (auto* list : {&from._live, &from._free}) {
         for (auto& s : *list) ::unlink(s->path().c_str());
         list->clear();

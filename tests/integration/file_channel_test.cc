@@ -687,6 +687,47 @@ TEST_P(file_channel_test, fewer_shards_after_a_restart_moves_the_events) {
     EXPECT_FALSE(fs::exists(_data + "/chain-1")) << "the chain of the shard that is gone was emptied and removed";
 }
 
+// The copies of a gone shard's events must be on disk before its chain is
+// removed: when that sync fails (fail point file_channel.fdatasync, the
+// first sync of the start), the agent does not start, says why, and keeps
+// the old chain; the next start moves the events and delivers all of them
+// (those the failed start had copied may come twice: at least once).
+TEST_P(file_channel_test, a_failed_sync_while_moving_a_gone_shards_events_keeps_its_chain) {
+    agent_process a;
+    ASSERT_NO_FATAL_FAILURE(start(a, false, {}, 2));
+    ASSERT_NO_FATAL_FAILURE(send_acked(0, 2000, 4));
+    a.kill_now();
+    ASSERT_TRUE(fs::exists(_data + "/chain-1"));
+
+    agent_process b;
+    agent_options o;
+    o.backend = GetParam().backend;
+    o.shards = 1;
+    o.env = {{"SLUICE_FAIL_AT", "file_channel.fdatasync:1"}};
+    b.start(_dir.path(), config(true), o);
+    exit_result r = b.wait(seconds(20));
+    EXPECT_TRUE(r.exited && r.code == 1) << describe(r);
+    EXPECT_NE(r.err.find("moving the events of chain 1 (no such shard now) to chain 0, whose files are kept: "
+                         "fdatasync: Input/output error"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(fs::exists(_data + "/chain-1")) << "the old chain is kept until its events are on disk elsewhere";
+
+    agent_process c;
+    ASSERT_NO_FATAL_FAILURE(start(c, true, {}, 1));
+    auto distinct = [&] {
+        std::vector<int> got = numbers(read_output_bodies(_out));
+        return std::set<int>(got.begin(), got.end());
+    };
+    ASSERT_TRUE(poll_until([&] { return distinct().size() >= 2000; }, seconds(30)));
+    ASSERT_NO_FATAL_FAILURE(stop(c));
+    std::vector<int> got = numbers(read_output_bodies(_out));
+    std::set<int> all = distinct();
+    EXPECT_EQ(std::vector<int>(all.begin(), all.end()), range(0, 2000));
+    std::printf("[ moved again after the failed start: %zu duplicates of 2000 ]\n", got.size() - all.size());
+    EXPECT_FALSE(fs::exists(_data + "/chain-1"));
+}
+
 // A disk that fills during a run: puts fail with Flume's text once a new
 // segment would cut into minimumRequiredSpace, nothing committed is harmed,
 // and puts work again once space returns. The filler is a real fallocated
