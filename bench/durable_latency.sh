@@ -16,7 +16,9 @@
 # right after on the same CPU and filesystem: sluice-sync-floor copies the
 # same bytes at the same pace into segment files and syncs them one
 # fdatasync at a time, with no network and no engine (bench/sync_floor.cc).
-# The floor's p99 is the least the engine's p99 can be on this disk now.
+# The floor is what this disk gives anything that acknowledges after an
+# fdatasync; it is measured a minute after the engine, and a disk's latency
+# can change more than that in a minute: compare medians of several runs.
 #
 #   BUILD=build/release RATE=600000 DURATION=4 R=5 bench/durable_latency.sh
 #   SLUICE=/tmp/other/sluice ...   # another build, for side-by-side runs

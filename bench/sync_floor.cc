@@ -55,7 +55,10 @@ segment make_segment(const std::string& path, bool warm) {
     segment s;
     s.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (s.fd < 0) die("open " + path);
-    if (::posix_fallocate(s.fd, 0, off_t(segment_bytes)) != 0) die("fallocate " + path);
+    if (int rc = ::posix_fallocate(s.fd, 0, off_t(segment_bytes)); rc != 0) {
+        errno = rc;  // posix_fallocate returns the error rather than setting errno
+        die("fallocate " + path);
+    }
     void* p = ::mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
     if (p == MAP_FAILED) die("mmap " + path);
     s.data = static_cast<char*>(p);
