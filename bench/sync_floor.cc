@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
         segs.push_back(make_segment(dir + "/floor-" + std::to_string(i) + ".seg", warm));
 
     // Arrivals: the time of each tick and how many events had arrived by its
-    // end. The syncer reads `arrived` (events copied so far) and `segment`.
+    // end. The two threads share only `arrived` (events copied so far) and
+    // `done`; `syncs` is the syncer's until it is joined.
     std::vector<std::pair<int64_t, uint64_t>> ticks;
     ticks.reserve(size_t(seconds * 1e9 / double(tick_ns)) + 16);
     struct sync_span {
