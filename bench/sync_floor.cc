@@ -11,68 +11,53 @@
 // arrival to the end of the first sync that started after it. No network,
 // no framing, no CRC: whatever an engine adds is on top of this.
 //
-// Segments are made before the clock starts: fallocated and prefaulted as
-// the channel's spares are (fresh), or written once and synced (WARM=1, the
-// recycled segments of a long-running agent).
+// Segments (io/segment_log.h's Segment) are made before the clock starts:
+// fallocated and prefaulted as the channel's spares are (fresh), or written
+// once and synced (WARM=1, the recycled segments of a long-running agent).
 //
 //   sluice-sync-floor DIR [rate=600000] [bytes=120] [seconds=4] [tick_us=50]
 //   LONG_SYNC_MS=3 sluice-sync-floor ...   # also list the syncs over 3 ms
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "io/segment_log.h"
+
+using namespace sluice::seglog;
 using clk = std::chrono::steady_clock;
 
 namespace {
 
 constexpr uint64_t segment_bytes = 64 << 20;
 
-struct segment {
-    int fd = -1;
-    char* data = nullptr;
-};
-
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now().time_since_epoch()).count(); }
 
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "sluice-sync-floor: %s: %s\n", what.c_str(), std::strerror(errno));
-    std::exit(1);
-}
-
-segment make_segment(const std::string& path, bool warm) {
-    segment s;
-    s.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (s.fd < 0) die("open " + path);
-    if (int rc = ::posix_fallocate(s.fd, 0, off_t(segment_bytes)); rc != 0) {
-        errno = rc;  // posix_fallocate returns the error rather than setting errno
-        die("fallocate " + path);
+// A segment made as the channel makes its spares (Segment::create and
+// prefault), or written once and synced as a recycled one has been.
+std::unique_ptr<Segment> make_segment(const std::string& path, uint64_t index, bool warm) {
+    ::unlink(path.c_str());
+    auto s = Segment::create(path, SegmentHeader{0, index, 0, segment_bytes, segment_state::live});
+    if (!s) {
+        std::fprintf(stderr, "sluice-sync-floor: %s\n", s.status().message().c_str());
+        std::exit(1);
     }
-    void* p = ::mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
-    if (p == MAP_FAILED) die("mmap " + path);
-    s.data = static_cast<char*>(p);
     if (warm) {
-        std::memset(s.data, 1, segment_bytes);
-        if (::fdatasync(s.fd) != 0) die("fdatasync " + path);
+        std::memset(s.value()->data() + header_size, 1, segment_bytes - header_size);
+        ::fdatasync(s.value()->fd());
     } else {
-        // Read each page, as the channel prefaults its spares (a write would
-        // make the first sync flush the whole file).
-        unsigned char sum = 0;
-        for (uint64_t off = 0; off < segment_bytes; off += 4096) sum ^= static_cast<volatile unsigned char*>(p)[off];
-        (void)sum;
+        s.value()->prefault();
     }
-    return s;
+    return std::move(s.value());
 }
 
 }  // namespace
@@ -88,16 +73,16 @@ int main(int argc, char** argv) {
     const double seconds = argc > 4 ? std::atof(argv[4]) : 4;
     const int64_t tick_ns = (argc > 5 ? std::atoll(argv[5]) : 50) * 1000;
     const bool warm = getenv("WARM") && std::string(getenv("WARM")) == "1";
-    if (rate <= 0 || bytes == 0 || bytes > segment_bytes || seconds <= 0 || tick_ns <= 0) {
+    if (rate <= 0 || bytes == 0 || bytes > segment_bytes - header_size || seconds <= 0 || tick_ns <= 0) {
         std::fprintf(stderr, "sluice-sync-floor: rate, bytes, seconds and tick_us must be positive\n");
         return 2;
     }
 
     const uint64_t total_events = uint64_t(rate * seconds);
-    const uint64_t per_segment = segment_bytes / bytes;
-    std::vector<segment> segs;
+    const uint64_t per_segment = (segment_bytes - header_size) / bytes;
+    std::vector<std::unique_ptr<Segment>> segs;
     for (uint64_t i = 0; i * per_segment < total_events; i++)
-        segs.push_back(make_segment(dir + "/floor-" + std::to_string(i) + ".seg", warm));
+        segs.push_back(make_segment(dir + "/floor-" + std::to_string(i) + ".seg", i + 1, warm));
 
     // Arrivals: the time of each tick and how many events had arrived by its
     // end. The two threads share only `arrived` (events copied so far) and
@@ -124,7 +109,10 @@ int main(int argc, char** argv) {
             // Every segment written since the last sync (at most two at a switch).
             const uint64_t first = synced / per_segment, last = (covers - 1) / per_segment;
             for (uint64_t k = first; k <= last; k++)
-                if (::fdatasync(segs[k].fd) != 0) die("fdatasync");
+                if (::fdatasync(segs[k]->fd()) != 0) {
+                    std::perror("sluice-sync-floor: fdatasync");
+                    std::exit(1);
+                }
             syncs.push_back({start, now_ns(), covers});
             synced = covers;
         }
@@ -137,8 +125,8 @@ int main(int argc, char** argv) {
         if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
         const uint64_t due = std::min(total_events, uint64_t(double(tick + tick_ns - t0) * rate / 1e9));
         for (; n < due; n++) {
-            const uint64_t k = n / per_segment, off = (n % per_segment) * bytes;
-            std::memset(segs[k].data + off, int('a' + n % 26), bytes);
+            const uint64_t k = n / per_segment, off = header_size + (n % per_segment) * bytes;
+            std::memset(segs[k]->data() + off, int('a' + n % 26), bytes);
         }
         arrived.store(n, std::memory_order_release);
         ticks.emplace_back(now_ns(), n);
@@ -183,10 +171,6 @@ int main(int argc, char** argv) {
                 "%.2f ms, p99.9 %.2f ms; %zu syncs, each p50/p99 %.2f / %.2f ms\n",
                 double(n) / wall, (unsigned long long)bytes, wall, warm ? "written" : "fallocated", pct(0.5),
                 pct(0.99), pct(0.999), syncs.size(), spct(0.5), spct(0.99));
-    for (size_t i = 0; i < segs.size(); i++) {
-        ::munmap(segs[i].data, segment_bytes);
-        ::close(segs[i].fd);
-        ::unlink((dir + "/floor-" + std::to_string(i) + ".seg").c_str());
-    }
+    for (const auto& sg : segs) ::unlink(sg->path().c_str());
     return 0;
 }

@@ -811,6 +811,7 @@ void Chain::when_durable(uint64_t mark, std::function<void()> fn) {
 // a byte of each (the same value) makes it dirty again, so the next sync
 // really writes it.
 static void touch_pages(Segment* s, uint64_t lo, uint64_t hi) {
+    if (lo >= hi) return;
     for (uint64_t off = lo / page_bytes * page_bytes; off < hi; off += page_bytes) {
         volatile char* b = s->data() + off;
         *b = *b;
@@ -935,7 +936,7 @@ int Chain::sync_now() {
             continue;
         }
         log_error("file channel %s: fdatasync %s: %s", _sh.opts.name.c_str(), s->path().c_str(), strerror(err));
-        if (s->unsynced_lo < s->unsynced_hi) touch_pages(s, s->unsynced_lo, s->unsynced_hi);
+        touch_pages(s, s->unsynced_lo, s->unsynced_hi);
         failed.push_back(s);
         if (first_err == 0) first_err = err;
     }
