@@ -60,7 +60,8 @@ a1.sinks.k1.batchSize = 1000
 a1.sinks.k1.logEveryNEvents = 0
 EOF
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # cpu_ticks
 
 rates=() cpus=() p50s=() p99s=()
 for ((i = 1; i <= R; i++)); do

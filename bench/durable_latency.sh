@@ -52,10 +52,10 @@ run_once() { # run_once DIR PORT -> "engine ack p50/p99 ... sink p50/p99 ... loa
         kill -0 "$pid" 2>/dev/null || { cat "$dir/agent.err" >&2; exit 1; }
         sleep 0.05
     done
-    c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c0=$(cpu_ticks "$pid")
     lg=$(taskset -c 1 "$LOADGEN" --proto netcat --port "$port" --rate "$RATE" --duration "$DURATION" \
         --conns "$CONNS" --acks --line-bytes "$LINE_BYTES" --quiet 2>&1 | tail -1)
-    c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c1=$(cpu_ticks "$pid")
     sleep 0.5 # the sink drains
     prom_histogram "$mport" sluice_source_ack_latency_seconds r1 "$dir/ack.hist" || { echo "no ack histogram" >&2; exit 1; }
     prom_histogram "$mport" sluice_sink_delivery_latency_seconds k1 "$dir/sink.hist" || { echo "no sink histogram" >&2; exit 1; }

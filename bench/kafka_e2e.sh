@@ -59,13 +59,7 @@ cleanup() {
 trap cleanup EXIT
 
 # shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat")
-    stat=${stat##*) }
-    awk '{ print $12 + $13 }' <<<"$stat"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, cpu_ticks
 # counter MONPORT GROUP NAME: a counter from /metrics (0 when not there yet).
 counter() {
     curl -s "http://127.0.0.1:$1/metrics" | python3 -c "import json,sys

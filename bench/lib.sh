@@ -53,3 +53,14 @@ quantiles() {
             print out
         }'
 }
+
+# cpu_ticks PID: utime + stime of all of PID's threads (fields 14, 15 of
+# /proc/PID/stat, counted after the ')' that ends the command name), in clock
+# ticks; empty when the process is gone. Pure bash: callers poll it.
+cpu_ticks() {
+    local stat f
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
+    stat=${stat##*) }
+    read -r -a f <<<"$stat"
+    echo $((f[11] + f[12]))
+}

@@ -106,7 +106,7 @@ now() { date +%s.%N; }
 # A random port nobody listens on (checked with ss; the window between the
 # check and the bind is tiny and a clash fails loudly at bind).
 # shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, cpu_ticks
 
 # wait_exit PID SECONDS: wait until PID is gone; kill it and fail on timeout.
 wait_exit() {
@@ -133,15 +133,6 @@ wait_port() {
         sleep 0.05
     done
     die "nothing listens on port $port after ${limit}s"
-}
-
-# cpu_ticks PID: utime + stime (fields 14, 15 of /proc/PID/stat), in clock ticks.
-# The fields are counted after the ')' that ends the command name.
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat") || die "cannot read /proc/$1/stat"
-    stat=${stat##*) }
-    awk '{ print $12 + $13 }' <<<"$stat"
 }
 
 # kv KEY FILE: the value of KEY=value on the first line that has it.
@@ -255,6 +246,7 @@ EOF
 
     local t0 t1 t2 base mid
     base=$(cpu_ticks "$agent")
+    [[ -n $base ]] || die "the agent exited before the load: $(tail -n 20 "$dir/agent.err")"
     t0=$(now)
     # shellcheck disable=SC2086
     run_loadgen "$dir/loadgen.out" "$dir/loadgen.err" "$port" $acks
