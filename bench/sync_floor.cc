@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -40,6 +41,11 @@ namespace {
 
 constexpr uint64_t segment_bytes = 64 << 20;
 
+[[noreturn]] void fail(const std::string& what) {
+    std::fprintf(stderr, "sluice-sync-floor: %s\n", what.c_str());
+    std::exit(1);
+}
+
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now().time_since_epoch()).count(); }
 
 // A segment made as the channel makes its spares (Segment::create and
@@ -47,13 +53,10 @@ int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(c
 std::unique_ptr<Segment> make_segment(const std::string& path, uint64_t index, bool warm) {
     ::unlink(path.c_str());
     auto s = Segment::create(path, SegmentHeader{0, index, 0, segment_bytes, segment_state::live});
-    if (!s) {
-        std::fprintf(stderr, "sluice-sync-floor: %s\n", s.status().message().c_str());
-        std::exit(1);
-    }
+    if (!s) fail(s.status().message());
     if (warm) {
         std::memset(s.value()->data() + header_size, 1, segment_bytes - header_size);
-        ::fdatasync(s.value()->fd());
+        if (::fdatasync(s.value()->fd()) != 0) fail("fdatasync " + path + ": " + std::strerror(errno));
     } else {
         s.value()->prefault();
     }
@@ -109,10 +112,7 @@ int main(int argc, char** argv) {
             // Every segment written since the last sync (at most two at a switch).
             const uint64_t first = synced / per_segment, last = (covers - 1) / per_segment;
             for (uint64_t k = first; k <= last; k++)
-                if (::fdatasync(segs[k]->fd()) != 0) {
-                    std::perror("sluice-sync-floor: fdatasync");
-                    std::exit(1);
-                }
+                if (::fdatasync(segs[k]->fd()) != 0) fail(std::string("fdatasync: ") + std::strerror(errno));
             syncs.push_back({start, now_ns(), covers});
             synced = covers;
         }
